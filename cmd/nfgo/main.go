@@ -1,0 +1,72 @@
+// Command nfgo is the multi-call binary: it answers as iptables,
+// iptables-save and iptables-restore when called by those names (argv[0])
+// or as "nfgo iptables ...", "nfgo iptables-save ...".
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/nfgo/nfgo/tools/iptables"
+)
+
+// version is nfgo's own version (the tools report the iptables version
+// they are compatible with).
+const version = "0.1.0"
+
+type applet func(args []string, env *iptables.Env) int
+
+var applets = map[string]applet{
+	"iptables":                iptables.Main,
+	"iptables-legacy":         iptables.Main,
+	"iptables-save":           iptables.SaveMain,
+	"iptables-legacy-save":    iptables.SaveMain,
+	"iptables-restore":        iptables.RestoreMain,
+	"iptables-legacy-restore": iptables.RestoreMain,
+}
+
+const usage = `nfgo: netfilter in userspace.
+
+Usage: nfgo COMMAND [ARGS...]
+       iptables|iptables-save|iptables-restore ARGS...  (called by those names)
+
+Commands:
+  iptables          add, delete, list rules (iptables 1.8.9 syntax)
+  iptables-save     print the ruleset in iptables-save format
+  iptables-restore  load a ruleset in iptables-save format
+  version           print nfgo's version
+  help              this text
+
+Rules live in the state directory: $NFGO_STATE_DIR, else /var/lib/nfgo as
+root, else $XDG_STATE_HOME/nfgo.
+`
+
+func main() {
+	os.Exit(run(os.Args))
+}
+
+func run(argv []string) int {
+	env := &iptables.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+	name := filepath.Base(argv[0])
+	if a, ok := applets[name]; ok {
+		return a(argv[1:], env)
+	}
+	if len(argv) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		return 2
+	}
+	switch argv[1] {
+	case "--help", "-h", "help":
+		fmt.Print(usage)
+		return 0
+	case "version", "--version", "-V":
+		fmt.Printf("nfgo %s (iptables v1.8.9 compatible)\n", version)
+		return 0
+	}
+	if a, ok := applets[argv[1]]; ok {
+		return a(argv[2:], env)
+	}
+	fmt.Fprintf(os.Stderr, "nfgo: unknown command %q\n\n%s", argv[1], usage)
+	return 2
+}
