@@ -24,8 +24,12 @@ func saveIPv4Addr(b *strings.Builder, letter byte, addr, mask xt.IPv4, inv bool)
 	fmt.Fprintf(b, " -%c %s/%s", letter, addr, xt.MaskString(mask))
 }
 
+// saveIface prints " [!] -i NAME". A lone "+" matches every interface and
+// is not printed unless inverted.
+// 1.8.13: "! -i +" is saved as such; 1.8.9 drops it (differential tests
+// skip "iface-inverted-plus").
 func saveIface(b *strings.Builder, letter byte, name string, inv bool) {
-	if name == "" {
+	if name == "" || (name == "+" && !inv) {
 		return
 	}
 	if inv {

@@ -183,9 +183,12 @@ func (t *TCP) Parse(c *Ctx, o *Option, arg string, invert bool) error {
 
 func (t *TCP) Final(c *Ctx) error { return nil }
 
-// SavePorts prints " [!] --NAME lo[:hi]" unless the range is the full one.
+// SavePorts prints " [!] --NAME lo[:hi]" unless the range is the full one
+// and not inverted.
+// 1.8.13: an inverted full range ("! --sport :") is saved as "! --sport
+// 0:65535"; 1.8.9 drops it (differential tests skip "tcp-inverted-full-range").
 func SavePorts(b *strings.Builder, name string, r [2]uint16, inv bool) {
-	if r[0] == 0 && r[1] == 0xFFFF {
+	if r[0] == 0 && r[1] == 0xFFFF && !inv {
 		return
 	}
 	if inv {
