@@ -20,48 +20,72 @@ func (r *Rule) endsChain() bool {
 }
 
 // Reachability computes, as the kernel's mark_source_chains does, the hooks
-// each rule is reachable from, and reports a jump loop as ELOOP. Rules after
-// an unconditional verdict are not reachable along that path.
-func Reachability(t *Table) (map[*Rule]xt.HookMask, map[*Chain]xt.HookMask, error) {
-	rules := map[*Rule]xt.HookMask{}
-	chains := map[*Chain]xt.HookMask{}
+// each chain is reachable from, and reports a jump loop as ELOOP. The
+// kernel's walk of a chain always stops at its first unconditional
+// verdict, so a chain's rules up to that one share the chain's hooks and
+// the rules after it are unreachable: Reach gives the index of that last
+// reachable rule.
+type Reach struct {
+	Hooks map[*Chain]xt.HookMask
+	Last  map[*Chain]int // index of the last rule the walk reaches
+}
+
+// RuleHooks returns the hooks rule i of chain c is reachable from.
+func (r *Reach) RuleHooks(c *Chain, i int) xt.HookMask {
+	if i > r.Last[c] {
+		return 0
+	}
+	return r.Hooks[c]
+}
+
+// Reachability walks the table from each built-in chain.
+func Reachability(t *Table) (*Reach, error) {
+	byName := make(map[string]*Chain, len(t.Chains))
+	for _, c := range t.Chains {
+		byName[c.Name] = c
+	}
+	re := &Reach{Hooks: map[*Chain]xt.HookMask{}, Last: map[*Chain]int{}}
+	for _, c := range t.Chains {
+		last := len(c.Rules) - 1
+		for i, r := range c.Rules {
+			if r.endsChain() {
+				last = i
+				break
+			}
+		}
+		re.Last[c] = last
+	}
 	for _, c := range t.Chains {
 		if !c.Builtin {
 			continue
 		}
 		hook := c.Hook
-		visited := map[*Chain]bool{}
-		onPath := map[*Chain]bool{}
+		state := map[*Chain]uint8{} // 1 on the current path, 2 done
 		var walk func(c *Chain) bool
 		walk = func(c *Chain) bool {
-			if onPath[c] {
+			switch state[c] {
+			case 1:
 				return false
-			}
-			if visited[c] {
+			case 2:
 				return true
 			}
-			visited[c] = true
-			onPath[c] = true
-			chains[c] |= hook.Mask()
-			for _, r := range c.Rules {
-				rules[r] |= hook.Mask()
-				if r.endsChain() {
-					break
-				}
+			state[c] = 1
+			re.Hooks[c] |= hook.Mask()
+			for _, r := range c.Rules[:re.Last[c]+1] {
 				if r.Target == nil && r.Jump != "" && !IsStandardTarget(r.Jump) {
-					if tc := t.Chain(r.Jump); tc != nil && !walk(tc) {
+					if tc := byName[r.Jump]; tc != nil && !walk(tc) {
 						return false
 					}
 				}
 			}
-			onPath[c] = false
+			state[c] = 2
 			return true
 		}
 		if !walk(c) {
-			return nil, nil, ErrLoop
+			return nil, ErrLoop
 		}
 	}
-	return rules, chains, nil
+	return re, nil
 }
 
 var hookNames = [xt.NumHooks]string{"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"}
@@ -81,24 +105,32 @@ func HookMaskString(m xt.HookMask) string {
 // loops, and each extension's table, hook and protocol restrictions for
 // the hooks its rule is reachable from.
 func CheckTable(family xt.Family, t *Table) error {
-	reach, _, err := Reachability(t)
+	reach, err := Reachability(t)
 	if err != nil {
 		return err
 	}
+	byName := make(map[string]*Chain, len(t.Chains))
+	for _, c := range t.Chains {
+		byName[c.Name] = c
+	}
+	ctx := &xt.Ctx{Family: family, Table: t.Name}
 	for _, c := range t.Chains {
 		if c.Builtin && c.Policy != VerdictAccept && c.Policy != VerdictDrop {
 			return errBadPolicyName
 		}
-		for _, r := range c.Rules {
+		for i, r := range c.Rules {
 			if r.Target == nil && r.Jump != "" && !IsStandardTarget(r.Jump) {
-				if tc := t.Chain(r.Jump); tc == nil {
+				if tc := byName[r.Jump]; tc == nil {
 					return ErrNoChain
 				} else if tc.Builtin {
 					return errInvalidArg
 				}
 			}
-			hooks := reach[r]
-			ctx := ctxFor(family, t.Name, r)
+			if len(r.Matches) == 0 && r.Target == nil {
+				continue
+			}
+			hooks := reach.RuleHooks(c, i)
+			ctx.Proto, ctx.ProtoInv = r.IP.Proto, r.IP.Inv&InvProto != 0
 			ctx.Hooks = hooks
 			ctx.Chain = c.Name
 			for _, m := range r.Matches {

@@ -93,6 +93,7 @@ type Parsed struct {
 	Command     int
 	Table       string
 	Chain       string
+	ChainGiven  bool // a chain argument was given (even an empty one)
 	RuleNum     int
 	NewName     string
 	Policy      string
@@ -126,6 +127,14 @@ var baseOpts = []longOpt{
 	{"modprobe", 1, 'M'}, {"set-counters", 1, 'c'}, {"goto", 1, 'g'}, {"ipv4", 0, '4'},
 	{"ipv6", 0, '6'},
 }
+
+var baseExact = func() map[string]longOpt {
+	m := make(map[string]longOpt, len(baseOpts))
+	for _, o := range baseOpts {
+		m[o.name] = o
+	}
+	return m
+}()
 
 // shortOpts is IPT_OPTSTRING without the leading "-:": letter -> has_arg.
 var shortOpts = map[byte]int{
@@ -221,22 +230,62 @@ func (p *parser) short() int {
 	return int(c)
 }
 
-// longTable is the merged option table: base options first, then the
-// extensions, the most recently loaded first (xtables_options_xfrm).
-func (p *parser) longTable() []longOpt {
-	t := make([]longOpt, 0, len(baseOpts)+16)
-	t = append(t, baseOpts...)
+// lookupLong finds a long option as getopt_long does over iptables' merged
+// table: the base options first, then the extensions' options, the most
+// recently loaded extension first (xtables_options_xfrm). An exact name
+// wins; otherwise a unique prefix (or several entries that agree).
+func (p *parser) lookupLong(name string) (found longOpt, ok bool) {
+	if o, hit := baseExact[name]; hit {
+		return o, true
+	}
 	for i := len(p.exts) - 1; i >= 0; i-- {
-		in := p.exts[i]
-		for j, o := range in.Def.Options {
+		for j := range p.exts[i].Def.Options {
+			if o := &p.exts[i].Def.Options[j]; o.Name == name {
+				ha := 0
+				if o.Arg {
+					ha = 1
+				}
+				return longOpt{o.Name, ha, extCodeBase + i*64 + j}, true
+			}
+		}
+	}
+	ambiguous := false
+	consider := func(o longOpt) bool {
+		if len(o.name) < len(name) || o.name[:len(name)] != name {
+			return false
+		}
+		if len(o.name) == len(name) {
+			found, ok, ambiguous = o, true, false
+			return true
+		}
+		if !ok {
+			found, ok = o, true
+		} else if found.hasArg != o.hasArg || found.val != o.val {
+			ambiguous = true
+		}
+		return false
+	}
+	for _, o := range baseOpts {
+		if consider(o) {
+			return found, true
+		}
+	}
+	for i := len(p.exts) - 1; i >= 0; i-- {
+		for j := range p.exts[i].Def.Options {
+			o := &p.exts[i].Def.Options[j]
 			ha := 0
 			if o.Arg {
 				ha = 1
 			}
-			t = append(t, longOpt{o.Name, ha, extCodeBase + i*64 + j})
+			if consider(longOpt{o.Name, ha, extCodeBase + i*64 + j}) {
+				return found, true
+			}
 		}
 	}
-	return t
+	if ambiguous {
+		return longOpt{}, false
+	}
+	return found, ok
 }
 
 func (p *parser) long(a string) int {
@@ -247,26 +296,8 @@ func (p *parser) long(a string) int {
 	if i := strings.IndexByte(body, '='); i >= 0 {
 		name, val, hasEq = body[:i], body[i+1:], true
 	}
-	table := p.longTable()
-	var found *longOpt
-	exact := false
-	ambiguous := false
-	for i := range table {
-		o := &table[i]
-		if !strings.HasPrefix(o.name, name) {
-			continue
-		}
-		if len(o.name) == len(name) {
-			found, exact = o, true
-			break
-		}
-		if found == nil {
-			found = o
-		} else if found.hasArg != o.hasArg || found.val != o.val {
-			ambiguous = true
-		}
-	}
-	if found == nil || (!exact && ambiguous) || name == "" {
+	found, ok := p.lookupLong(name)
+	if !ok || name == "" {
 		return codeUnknown
 	}
 	switch found.hasArg {
@@ -347,7 +378,7 @@ func ValidChainName(name string) error {
 	if name != "" && (name[0] == '-' || name[0] == '!') {
 		return xt.Errorf("chain name not allowed to start with `%c'", name[0])
 	}
-	if xt.LookupTarget(name) != nil || IsStandardTarget(name) {
+	if name == "" || xt.LookupTarget(name) != nil || IsStandardTarget(name) {
 		return xt.Errorf("chain name may not clash with target name")
 	}
 	if strings.ContainsAny(name, " \t\n\v\f\r") {
@@ -458,9 +489,9 @@ func ParseCommand(args []string, family xt.Family, restore bool, table string) (
 			err = addCommand(&pr.Command, cmd, CmdZero|CmdZeroNum, invert)
 			if err == nil {
 				if p.hasArg {
-					pr.Chain = p.optarg
+					pr.Chain, pr.ChainGiven = p.optarg, true
 				} else if p.xsHasArg() {
-					pr.Chain = p.takeArg()
+					pr.Chain, pr.ChainGiven = p.takeArg(), true
 				}
 				if p.xsHasArg() {
 					pr.RuleNum, err = parseRuleNumber(p.takeArg())
@@ -470,18 +501,18 @@ func ParseCommand(args []string, family xt.Family, restore bool, table string) (
 			err = addCommand(&pr.Command, CmdFlush, CmdNone, invert)
 			if err == nil {
 				if p.hasArg {
-					pr.Chain = p.optarg
+					pr.Chain, pr.ChainGiven = p.optarg, true
 				} else if p.xsHasArg() {
-					pr.Chain = p.takeArg()
+					pr.Chain, pr.ChainGiven = p.takeArg(), true
 				}
 			}
 		case 'Z':
 			err = addCommand(&pr.Command, CmdZero, CmdList|CmdListRules, invert)
 			if err == nil {
 				if p.hasArg {
-					pr.Chain = p.optarg
+					pr.Chain, pr.ChainGiven = p.optarg, true
 				} else if p.xsHasArg() {
-					pr.Chain = p.takeArg()
+					pr.Chain, pr.ChainGiven = p.takeArg(), true
 				}
 				if p.xsHasArg() {
 					pr.RuleNum, err = parseRuleNumber(p.takeArg())
@@ -497,9 +528,9 @@ func ParseCommand(args []string, family xt.Family, restore bool, table string) (
 			err = addCommand(&pr.Command, CmdDeleteChain, CmdNone, invert)
 			if err == nil {
 				if p.hasArg {
-					pr.Chain = p.optarg
+					pr.Chain, pr.ChainGiven = p.optarg, true
 				} else if p.xsHasArg() {
-					pr.Chain = p.takeArg()
+					pr.Chain, pr.ChainGiven = p.takeArg(), true
 				}
 			}
 		case 'E':
@@ -845,22 +876,40 @@ func scanULL(s string) (uint64, bool) {
 	return v, n > 0
 }
 
+// illegalOpts[j] is the set of options command j forbids.
+var illegalOpts = func() (m [numCmds]int) {
+	for j := 0; j < numCmds; j++ {
+		for i := 0; i < numOpts; i++ {
+			if commandsVOptions[j][i] == 'x' {
+				m[j] |= 1 << i
+			}
+		}
+	}
+	return
+}()
+
+// genericOptCheck is generic_opt_check: an option is legal if any of the
+// given commands allows it.
 func genericOptCheck(command, options int) error {
+	if options == 0 {
+		return nil
+	}
 	for i := 0; i < numOpts; i++ {
-		legal := 0
+		if options&(1<<i) == 0 {
+			continue
+		}
+		illegal, any := true, false
 		for j := 0; j < numCmds; j++ {
 			if command&(1<<j) == 0 {
 				continue
 			}
-			if options&(1<<i) != 0 {
-				if commandsVOptions[j][i] != 'x' {
-					legal = 1
-				} else if legal == 0 {
-					legal = -1
-				}
+			any = true
+			if illegalOpts[j]&(1<<i) == 0 {
+				illegal = false
+				break
 			}
 		}
-		if legal == -1 {
+		if any && illegal {
 			return xt.Errorf("Illegal option `-%c' with this command", optflags[i])
 		}
 	}

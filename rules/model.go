@@ -86,18 +86,32 @@ type Chain struct {
 // Table is one of raw, mangle, nat, filter, security.
 type Table struct {
 	Name   string
-	Chains []*Chain // built-ins first in hook order, then user chains in creation order
+	Chains []*Chain // built-ins first in hook order, then user chains sorted by name
+
+	index map[string]*Chain // lookup cache, dropped whenever Chains changes
 }
 
 // Chain finds a chain by name.
 func (t *Table) Chain(name string) *Chain {
-	for _, c := range t.Chains {
-		if c.Name == name {
-			return c
+	if len(t.Chains) < 8 {
+		for _, c := range t.Chains {
+			if c.Name == name {
+				return c
+			}
+		}
+		return nil
+	}
+	if t.index == nil {
+		t.index = make(map[string]*Chain, len(t.Chains))
+		for _, c := range t.Chains {
+			t.index[c.Name] = c
 		}
 	}
-	return nil
+	return t.index[name]
 }
+
+// chainsChanged drops the lookup cache after Chains or a name changed.
+func (t *Table) chainsChanged() { t.index = nil }
 
 // Ruleset is the whole IPv4 or IPv6 configuration.
 type Ruleset struct {

@@ -136,7 +136,7 @@ func Apply(rs *Ruleset, t *Table, p *Parsed, out io.Writer) (changed bool, err e
 		c.Rules = append(c.Rules[:p.RuleNum-1], c.Rules[p.RuleNum:]...)
 		return true, nil
 	case CmdFlush:
-		if p.Chain != "" {
+		if p.ChainGiven {
 			c, err := chainOf()
 			if err != nil {
 				return false, err
@@ -155,7 +155,7 @@ func Apply(rs *Ruleset, t *Table, p *Parsed, out io.Writer) (changed bool, err e
 		}
 		return true, nil
 	case CmdZero:
-		return true, zero(t, p.Chain, p.Options&OptVerbose != 0, out)
+		return true, zero(t, p.Chain, p.ChainGiven, p.Options&OptVerbose != 0, out)
 	case CmdZeroNum:
 		c, err := chainOf()
 		if err != nil {
@@ -167,7 +167,7 @@ func Apply(rs *Ruleset, t *Table, p *Parsed, out io.Writer) (changed bool, err e
 		c.Rules[p.RuleNum-1].Counters = Counters{}
 		return true, nil
 	case CmdList, CmdList | CmdZero, CmdList | CmdZeroNum:
-		if p.Chain != "" && t.Chain(p.Chain) == nil {
+		if p.ChainGiven && t.Chain(p.Chain) == nil {
 			return false, ErrNoChain
 		}
 		ListEntries(out, rs, t, p.Chain, p.RuleNum, ListOptions{
@@ -178,7 +178,7 @@ func Apply(rs *Ruleset, t *Table, p *Parsed, out io.Writer) (changed bool, err e
 		})
 		return zeroAfterList(t, p, out)
 	case CmdListRules, CmdListRules | CmdZero, CmdListRules | CmdZeroNum:
-		if p.Chain != "" && t.Chain(p.Chain) == nil {
+		if p.ChainGiven && t.Chain(p.Chain) == nil {
 			return false, ErrNoChain
 		}
 		ListRules(out, rs, t, p.Chain, p.RuleNum, p.Options&OptVerbose != 0)
@@ -190,7 +190,7 @@ func Apply(rs *Ruleset, t *Table, p *Parsed, out io.Writer) (changed bool, err e
 		addUserChain(t, &Chain{Name: p.Chain})
 		return true, nil
 	case CmdDeleteChain:
-		if p.Chain != "" {
+		if p.ChainGiven {
 			return true, deleteChain(t, p.Chain)
 		}
 		var names []string
@@ -251,7 +251,7 @@ func Apply(rs *Ruleset, t *Table, p *Parsed, out io.Writer) (changed bool, err e
 
 func zeroAfterList(t *Table, p *Parsed, out io.Writer) (bool, error) {
 	if p.Command&CmdZero != 0 {
-		return true, zero(t, p.Chain, p.Options&OptVerbose != 0, out)
+		return true, zero(t, p.Chain, p.ChainGiven, p.Options&OptVerbose != 0, out)
 	}
 	if p.Command&CmdZeroNum != 0 {
 		c := t.Chain(p.Chain)
@@ -267,10 +267,10 @@ func zeroAfterList(t *Table, p *Parsed, out io.Writer) (bool, error) {
 	return false, nil
 }
 
-func zero(t *Table, chain string, verbose bool, out io.Writer) error {
+func zero(t *Table, chain string, given, verbose bool, out io.Writer) error {
 	found := false
 	for _, c := range t.Chains {
-		if chain != "" && c.Name != chain {
+		if given && c.Name != chain {
 			continue
 		}
 		found = true
@@ -291,6 +291,7 @@ func zero(t *Table, chain string, verbose bool, out io.Writer) error {
 // addUserChain inserts a user chain keeping libiptc's order: built-in
 // chains first, then user chains sorted by name.
 func addUserChain(t *Table, c *Chain) {
+	t.chainsChanged()
 	t.Chains = append(t.Chains, c)
 	first := 0
 	for first < len(t.Chains) && t.Chains[first].Builtin {
@@ -301,6 +302,7 @@ func addUserChain(t *Table, c *Chain) {
 }
 
 func removeChain(t *Table, name string) {
+	t.chainsChanged()
 	for i, c := range t.Chains {
 		if c.Name == name {
 			t.Chains = append(t.Chains[:i], t.Chains[i+1:]...)

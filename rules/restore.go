@@ -75,14 +75,16 @@ func FormatToolError(prog string, err error, line int) (string, int) {
 // quotes and backslash escapes inside quotes. A closing quote ends the
 // word at once.
 func tokenizeRestoreLine(s string) []string {
-	var out []string
-	var param []byte
-	quoteOpen, escaped := false, false
+	// Collect every word's bytes in one buffer and convert once; the
+	// words are then substrings of that one string.
+	buf := make([]byte, 0, len(s))
+	var ends []int
+	quoteOpen, escaped, open := false, false, false
 	for i := 0; i < len(s); i++ {
 		ch := s[i]
 		if quoteOpen {
 			if escaped {
-				param = append(param, ch)
+				buf = append(buf, ch)
 				escaped = false
 				continue
 			} else if ch == '\\' {
@@ -91,28 +93,40 @@ func tokenizeRestoreLine(s string) []string {
 			} else if ch == '"' {
 				quoteOpen = false
 			} else {
-				param = append(param, ch)
+				buf = append(buf, ch)
 				continue
 			}
 		} else if ch == '"' {
-			quoteOpen = true
+			quoteOpen, open = true, true
 			continue
 		}
 		switch ch {
 		case '"':
 		case ' ', '\t', '\n':
-			if len(param) == 0 {
+			if !open {
 				continue
 			}
 		default:
-			param = append(param, ch)
+			buf = append(buf, ch)
+			open = true
 			continue
 		}
-		out = append(out, string(param))
-		param = param[:0]
+		ends = append(ends, len(buf))
+		open = false
 	}
-	if len(param) > 0 {
-		out = append(out, string(param))
+	last := 0
+	if len(ends) > 0 {
+		last = ends[len(ends)-1]
+	}
+	if len(buf) > last {
+		ends = append(ends, len(buf))
+	}
+	all := string(buf)
+	out := make([]string, len(ends))
+	prev := 0
+	for i, e := range ends {
+		out[i] = all[prev:e]
+		prev = e
 	}
 	return out
 }
@@ -253,6 +267,7 @@ func Restore(rs *Ruleset, in io.Reader, o RestoreOptions, out io.Writer) ([]stri
 					}
 				}
 				work.Chains = keep
+				work.chainsChanged()
 			}
 			inTable = true
 			ret = true

@@ -3,7 +3,6 @@ package xt
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"net"
 	"os"
 	"strconv"
@@ -192,8 +191,10 @@ func loadProtocols() {
 
 // ParseProtocol is xtables_parse_protocol (the name already lower-cased).
 func ParseProtocol(s string) (uint8, error) {
-	if v, ok := ParseUint(s, 0, 255); ok {
-		return uint8(v), nil
+	if s != "" && (s[0] < 'a' || s[0] > 'z') {
+		if v, ok := ParseUint(s, 0, 255); ok {
+			return uint8(v), nil
+		}
 	}
 	for _, p := range ChainProtos {
 		if p.Name == s {
@@ -251,12 +252,28 @@ func ProtoNameForPorts(proto uint8) string {
 type IPv4 uint32
 
 func (a IPv4) String() string {
-	return fmt.Sprintf("%d.%d.%d.%d", byte(a>>24), byte(a>>16), byte(a>>8), byte(a))
+	var buf [15]byte
+	return string(a.AppendTo(buf[:0]))
+}
+
+// AppendTo appends the dotted quad to b.
+func (a IPv4) AppendTo(b []byte) []byte {
+	b = strconv.AppendUint(b, uint64(byte(a>>24)), 10)
+	b = append(b, '.')
+	b = strconv.AppendUint(b, uint64(byte(a>>16)), 10)
+	b = append(b, '.')
+	b = strconv.AppendUint(b, uint64(byte(a>>8)), 10)
+	b = append(b, '.')
+	return strconv.AppendUint(b, uint64(byte(a)), 10)
 }
 
 // numericToIPv4 is __numeric_to_ipaddr: 1 to 4 dotted parts; missing parts
 // are zero (a network address) unless a mask is being parsed.
 func numericToIPv4(s string, isMask bool) (IPv4, bool) {
+	// Fast path: a plain decimal dotted quad.
+	if a, ok := plainQuad(s); ok {
+		return a, true
+	}
 	if len(s) > 19 {
 		s = s[:19]
 	}
@@ -279,6 +296,39 @@ func numericToIPv4(s string, isMask bool) (IPv4, bool) {
 	return a, true
 }
 
+// plainQuad parses "a.b.c.d" with decimal parts without leading zeros.
+func plainQuad(s string) (IPv4, bool) {
+	var a IPv4
+	part, digits, dots := 0, 0, 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if digits > 0 && part == 0 {
+				return 0, false // leading zero: octal in strtoul, take the slow path
+			}
+			part = part*10 + int(c-'0')
+			digits++
+			if part > 255 {
+				return 0, false
+			}
+		case c == '.':
+			if digits == 0 || dots == 3 {
+				return 0, false
+			}
+			a = a<<8 | IPv4(part)
+			part, digits = 0, 0
+			dots++
+		default:
+			return 0, false
+		}
+	}
+	if dots != 3 || digits == 0 {
+		return 0, false
+	}
+	return a<<8 | IPv4(part), true
+}
+
 // ParseIPv4Addr parses a dotted address as iptables accepts it.
 func ParseIPv4Addr(s string) (IPv4, bool) { return numericToIPv4(s, false) }
 
@@ -292,7 +342,9 @@ func ParseIPv4Strict(s string) (IPv4, bool) {
 	return IPv4(uint32(v[0])<<24 | uint32(v[1])<<16 | uint32(v[2])<<8 | uint32(v[3])), true
 }
 
-var resolveHost = func(name string) []IPv4 {
+// ResolveHost resolves a host name to IPv4 addresses (getaddrinfo). Tests
+// and fuzzers replace it to stay off the network.
+var ResolveHost = func(name string) []IPv4 {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	ips, err := net.DefaultResolver.LookupIP(ctx, "ip4", name)
@@ -391,7 +443,7 @@ func ipparseHostNetwork(name string) ([]IPv4, error) {
 		return []IPv4{a}, nil
 	}
 	if name != "" {
-		if addrs := resolveHost(name); len(addrs) > 0 {
+		if addrs := ResolveHost(name); len(addrs) > 0 {
 			return addrs, nil
 		}
 	}

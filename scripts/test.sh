@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The project's test command (README and .ci/run both call it): all unit,
+# conformance and differential tests, then each fuzz target for a short
+# while. Differential tests need root, network namespaces and
+# iptables-legacy; elsewhere they skip with a message.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FUZZTIME="${FUZZTIME:-15s}"
+go vet ./...
+go test -count=1 ./...
+# Every fuzz target, briefly (go test -fuzz takes one target per run).
+for pkg in $(go list ./...); do
+  dir=$(go list -f '{{.Dir}}' "$pkg")
+  for fz in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
+    echo "fuzz $pkg $fz ($FUZZTIME)"
+    go test -run '^$' -fuzz "^${fz}\$" -fuzztime "$FUZZTIME" "$pkg" 2>&1 | tail -n 3
+  done
+done
