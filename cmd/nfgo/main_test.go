@@ -1,0 +1,61 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The binary answers by the name it is called with and as "nfgo NAME".
+func TestMultiCall(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "nfgo")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	for _, name := range []string{"iptables", "iptables-save", "iptables-restore"} {
+		if err := os.Symlink(bin, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	state := t.TempDir()
+	runIt := func(stdin string, argv ...string) (string, int) {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Env = append(os.Environ(), "NFGO_STATE_DIR="+state)
+		cmd.Stdin = strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		return string(out), code
+	}
+	if out, code := runIt("", filepath.Join(dir, "iptables"), "-N", "web"); code != 0 {
+		t.Fatalf("iptables -N: %d %s", code, out)
+	}
+	if out, code := runIt("", bin, "iptables", "-A", "INPUT", "-p", "tcp", "--dport", "80", "-j", "web"); code != 0 {
+		t.Fatalf("nfgo iptables -A: %d %s", code, out)
+	}
+	out, _ := runIt("", filepath.Join(dir, "iptables-save"))
+	if !strings.Contains(out, "\n:web - [0:0]\n-A INPUT -p tcp -m tcp --dport 80 -j web\nCOMMIT\n") {
+		t.Fatalf("iptables-save:\n%s", out)
+	}
+	if out, code := runIt("*filter\n-A INPUT -j DROP\nCOMMIT\n", bin, "iptables-restore", "--noflush"); code != 0 {
+		t.Fatalf("restore: %d %s", code, out)
+	}
+	out, _ = runIt("", bin, "iptables", "-S", "INPUT")
+	if out != "-P INPUT ACCEPT\n-A INPUT -p tcp -m tcp --dport 80 -j web\n-A INPUT -j DROP\n" {
+		t.Fatalf("-S: %q", out)
+	}
+	if out, code := runIt("", bin, "version"); code != 0 || !strings.HasPrefix(out, "nfgo ") {
+		t.Fatalf("version: %d %q", code, out)
+	}
+	if out, code := runIt("", bin, "bogus"); code != 2 || !strings.Contains(out, "unknown command") {
+		t.Fatalf("unknown command: %d %q", code, out)
+	}
+	if out, code := runIt("", filepath.Join(dir, "iptables"), "-V"); code != 0 || out != "iptables v1.8.9 (legacy)\n" {
+		t.Fatalf("-V: %d %q", code, out)
+	}
+}
