@@ -273,3 +273,62 @@ func (t *TCP) Print(b *strings.Builder, c *Ctx, numeric bool) {
 		}
 	}
 }
+
+// portMatch is the kernel's port_match.
+func portMatch(r [2]uint16, port uint16, inv bool) bool {
+	return (port >= r[0] && port <= r[1]) != inv
+}
+
+// Match is xt_tcpudp's tcp_mt.
+func (t *TCP) Match(p *Pkt) bool {
+	if off := p.FragOffset(); off != 0 {
+		if off == 1 {
+			p.HotDrop = true // "evil" TCP fragment at offset 8
+		}
+		return false
+	}
+	l4 := p.L4()
+	if len(l4) < 20 {
+		p.HotDrop = true
+		return false
+	}
+	if !portMatch(t.Spts, p.SrcPort, t.Inv&TCPInvSrcPt != 0) || !portMatch(t.Dpts, p.DstPort, t.Inv&TCPInvDstPt != 0) {
+		return false
+	}
+	if (l4[13]&t.FlgMask == t.FlgCmp) == (t.Inv&TCPInvFlags != 0) {
+		return false
+	}
+	if t.Option != 0 {
+		doff := int(l4[12]>>4) * 4
+		if doff < 20 {
+			p.HotDrop = true
+			return false
+		}
+		return tcpFindOption(t.Option, l4, doff-20, t.Inv&TCPInvOption != 0, p)
+	}
+	return true
+}
+
+func tcpFindOption(kind uint8, l4 []byte, optlen int, invert bool, p *Pkt) bool {
+	if optlen == 0 {
+		return invert
+	}
+	if 20+optlen > len(l4) {
+		p.HotDrop = true
+		return false
+	}
+	op := l4[20 : 20+optlen]
+	for i := 0; i < optlen; {
+		if op[i] == kind {
+			return !invert
+		}
+		if op[i] < 2 || i+1 >= optlen {
+			i++
+		} else if op[i+1] == 0 {
+			i++
+		} else {
+			i += int(op[i+1])
+		}
+	}
+	return invert
+}
