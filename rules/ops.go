@@ -47,6 +47,12 @@ func Apply(rs *Ruleset, t *Table, p *Parsed, out io.Writer) (changed bool, err e
 		return c, nil
 	}
 	expand := func() []*Rule {
+		if len(p.Srcs) == 1 && len(p.Dsts) == 1 {
+			r := p.Rule
+			r.IP.Src, r.IP.SrcMask = p.Srcs[0].Addr, p.Srcs[0].Mask
+			r.IP.Dst, r.IP.DstMask = p.Dsts[0].Addr, p.Dsts[0].Mask
+			return []*Rule{r}
+		}
 		var rs []*Rule
 		for _, s := range p.Srcs {
 			for _, d := range p.Dsts {
