@@ -55,6 +55,9 @@ type crule struct {
 	target  xt.Targeter
 
 	builtin bool  // tEnd of a built-in chain (the policy)
+	// traceTail: the kernel's trace names this rule "policy"/"return"
+	// (an unconditional standard verdict looks like a chain's tail).
+	traceTail bool
 	counter int32 // index into the counters array
 	chain   int32 // index of the chain the rule belongs to
 	num     int32 // rule number in its chain (1-based), 0 for the end marker
@@ -92,6 +95,7 @@ type ctable struct {
 	name      string
 	rules     []crule
 	chains    []string           // chain names by index
+	builtin   []bool             // whether each chain is built in
 	hookEntry [xt.NumHooks]int32 // first rule of the built-in chain, -1 if none
 	policyPos [xt.NumHooks]int32 // its end marker (the policy)
 }
@@ -148,6 +152,7 @@ func compileTable(t *rules.Table, base int) (*ctable, int, error) {
 	counter := int32(base)
 	for ci, c := range t.Chains {
 		ct.chains = append(ct.chains, c.Name)
+		ct.builtin = append(ct.builtin, c.Builtin)
 		if c.Builtin {
 			ct.hookEntry[c.Hook] = start[c.Name]
 			ct.policyPos[c.Hook] = start[c.Name] + int32(len(c.Rules))
@@ -197,9 +202,10 @@ func compileTable(t *rules.Table, base int) (*ctable, int, error) {
 					cr.kind = tGoto
 				}
 			}
+			cr.traceTail = r.Target == nil && rules.IsStandardTarget(r.Jump) && !cr.hasIPMatch && len(r.Matches) == 0
 			ct.rules = append(ct.rules, cr)
 		}
-		end := crule{kind: tEnd, counter: counter, chain: int32(ci), in: ifaceMatch{any: true}, out: ifaceMatch{any: true}}
+		end := crule{num: int32(len(c.Rules) + 1), traceTail: true,kind: tEnd, counter: counter, chain: int32(ci), in: ifaceMatch{any: true}, out: ifaceMatch{any: true}}
 		counter++
 		if c.Builtin {
 			end.builtin = true
@@ -261,6 +267,9 @@ func (s *Snapshot) runTable(ct *ctable, h xt.Hook, p *xt.Pkt, res *Result) xt.Ve
 	for {
 		r := &rs[pos]
 		if r.kind == tEnd {
+			if p.Trace {
+				s.trace(ct, r, p)
+			}
 			if r.builtin {
 				// The policy: counted like a rule, as the kernel counts
 				// its underflow entry.
@@ -301,6 +310,9 @@ func (s *Snapshot) runTable(ct *ctable, h xt.Hook, p *xt.Pkt, res *Result) xt.Ve
 		c := &s.counters[r.counter]
 		c.packets.Add(1)
 		c.bytes.Add(plen)
+		if p.Trace {
+			s.trace(ct, r, p)
+		}
 		v := xt.VerdictContinue
 		switch r.kind {
 		case tNone:
@@ -347,6 +359,22 @@ func (s *Snapshot) runTable(ct *ctable, h xt.Hook, p *xt.Pkt, res *Result) xt.Ve
 	}
 }
 
+// trace reports a matched rule of a traced packet as the kernel's
+// trace_packet names it.
+func (s *Snapshot) trace(ct *ctable, r *crule, p *xt.Pkt) {
+	if p.Events == nil {
+		return
+	}
+	comment := "rule"
+	if r.traceTail {
+		comment = "return"
+		if ct.builtin[r.chain] {
+			comment = "policy"
+		}
+	}
+	p.Events.Trace(p, ct.name, ct.chains[r.chain], comment, int(r.num))
+}
+
 // Hook runs packet p through every table registered at hook h, in
 // priority order, stopping at the first verdict other than ACCEPT.
 func (s *Snapshot) Hook(h xt.Hook, p *xt.Pkt) Result {
@@ -355,6 +383,7 @@ func (s *Snapshot) Hook(h xt.Hook, p *xt.Pkt) Result {
 	p.Hook = h
 	for _, ct := range s.byHook[h] {
 		res.Table = ct.name
+		p.Table = ct.name
 		v := s.runTable(ct, h, p, &res)
 		if v != xt.VerdictAccept {
 			res.Verdict = v

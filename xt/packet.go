@@ -14,6 +14,33 @@ type Pkt struct {
 	// HotDrop is set by a match that finds the packet malformed (the
 	// kernel's par->hotdrop): the packet is dropped at once.
 	HotDrop bool
+	// Trace is the kernel's skb->nf_trace, set by the TRACE target.
+	Trace bool
+
+	// MAC is the link-layer header the packet arrived with (nil for
+	// locally generated packets); InHardHeaderLen and InEther describe
+	// the input device, for LOG's MAC= field.
+	MAC             []byte
+	InHardHeaderLen int
+	InEther         bool
+
+	// Events receives LOG lines and TRACE steps; nil discards them.
+	Events Events
+	// Table and Chain name where the packet is being evaluated, for
+	// targets that report it.
+	Table string
+}
+
+// Events receives what the packet path reports. Implementations must not
+// retain line beyond the call.
+type Events interface {
+	// Log is a LOG target's line (without a trailing newline) at a
+	// syslog level.
+	Log(p *Pkt, level uint8, line []byte)
+	// Trace is one step of a traced packet: the kernel's
+	// "TRACE: table:chain:comment:rulenum " line, comment being "rule",
+	// "return" or "policy".
+	Trace(p *Pkt, table, chain, comment string, rulenum int)
 }
 
 // Verdict is what a target decides.
