@@ -225,3 +225,23 @@ func BenchmarkFilterInput(b *testing.B) {
 		})
 	}
 }
+
+func TestDecTTLChecksum(t *testing.T) {
+	for ttl := 2; ttl < 256; ttl += 7 {
+		for id := 0; id < 65536; id += 997 {
+			b := tcpSyn(0x0a000001, 0x0a000002, 1, 2)
+			b[8] = byte(ttl)
+			binary.BigEndian.PutUint16(b[4:], uint16(id))
+			b[10], b[11] = 0, 0
+			binary.BigEndian.PutUint16(b[10:], packet.Checksum16(b[:20], 0))
+			p := pkt(t, b, "eth0")
+			decTTL(p)
+			c := binary.BigEndian.Uint16(b[10:])
+			b[10], b[11] = 0, 0
+			full := packet.Checksum16(b[:20], 0)
+			if c != full && !(c == 0 && full == 0xFFFF) && !(c == 0xFFFF && full == 0) {
+				t.Fatalf("ttl %d id %d: incremental %04x, full %04x", ttl, id, c, full)
+			}
+		}
+	}
+}

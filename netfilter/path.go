@@ -1,0 +1,147 @@
+package netfilter
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"github.com/nfgo/nfgo/host"
+	"github.com/nfgo/nfgo/xt"
+)
+
+// Stack is a host's IPv4 path through the hooks: PREROUTING, the routing
+// decision, INPUT or FORWARD, and for forwarded and local packets OUTPUT and
+// POSTROUTING, with the engine's tables at each hook.
+type Stack struct {
+	Engine *Engine
+	Host   *host.Host
+}
+
+// HookStep records one hook a packet went through.
+type HookStep struct {
+	Hook   xt.Hook
+	Result Result
+}
+
+// Outcome is what the host did with a packet.
+type Outcome struct {
+	Steps    [xt.NumHooks + 1]HookStep
+	NSteps   int
+	Verdict  xt.Verdict // the verdict that ended the path (ACCEPT if delivered or sent)
+	Local    bool       // delivered to a local socket (passed INPUT)
+	Sent     bool       // left through OutIface (passed POSTROUTING)
+	OutIface string
+	Drop     string // why it was dropped outside the rules ("no route", "forwarding disabled", "ttl exceeded", "malformed")
+}
+
+func (o *Outcome) add(h xt.Hook, r Result) {
+	o.Steps[o.NSteps] = HookStep{Hook: h, Result: r}
+	o.NSteps++
+}
+
+// Receive runs a packet that arrived on interface in (with link-layer
+// header mac) through the host: PREROUTING, routing, then INPUT, or FORWARD
+// and POSTROUTING.
+func (s *Stack) Receive(p *xt.Pkt, in string, mac []byte) Outcome {
+	var o Outcome
+	snap := s.Engine.Snapshot()
+	p.InIface, p.OutIface, p.MAC = in, "", mac
+	if ifc := s.Host.Iface(in); ifc != nil {
+		p.InEther = ifc.LinkType == "ether" || ifc.LinkType == "loopback"
+		p.InHardHeaderLen = 14
+		if ifc.LinkType == "none" {
+			p.InHardHeaderLen = 0
+		}
+	}
+	r := snap.Hook(xt.HookPreRouting, p)
+	o.add(xt.HookPreRouting, r)
+	if r.Verdict != xt.VerdictAccept {
+		o.Verdict = r.Verdict
+		return o
+	}
+	dst := addr4(p.Dst)
+	if s.Host.IsLocal(dst) || s.Host.IsBroadcast(dst) || dst.IsMulticast() {
+		r = snap.Hook(xt.HookLocalIn, p)
+		o.add(xt.HookLocalIn, r)
+		o.Verdict = r.Verdict
+		o.Local = r.Verdict == xt.VerdictAccept
+		return o
+	}
+	if !s.Host.Forwarding {
+		o.Verdict, o.Drop = xt.VerdictDrop, "forwarding disabled"
+		return o
+	}
+	rt, ok := s.Host.Lookup(dst)
+	if !ok || rt.Type != "unicast" {
+		o.Verdict, o.Drop = xt.VerdictDrop, "no route"
+		return o
+	}
+	if p.TTL <= 1 {
+		o.Verdict, o.Drop = xt.VerdictDrop, "ttl exceeded"
+		return o
+	}
+	decTTL(p)
+	p.OutIface = rt.Dev
+	r = snap.Hook(xt.HookForward, p)
+	o.add(xt.HookForward, r)
+	if r.Verdict != xt.VerdictAccept {
+		o.Verdict = r.Verdict
+		return o
+	}
+	// POSTROUTING sees no MAC header and, like every hook after routing,
+	// both devices.
+	r = snap.Hook(xt.HookPostRouting, p)
+	o.add(xt.HookPostRouting, r)
+	o.Verdict = r.Verdict
+	if r.Verdict == xt.VerdictAccept {
+		o.Sent, o.OutIface = true, rt.Dev
+	}
+	return o
+}
+
+// Send runs a locally generated packet through OUTPUT and POSTROUTING.
+func (s *Stack) Send(p *xt.Pkt) Outcome {
+	var o Outcome
+	snap := s.Engine.Snapshot()
+	p.InIface, p.MAC = "", nil
+	dst := addr4(p.Dst)
+	out := "lo"
+	if !s.Host.IsLocal(dst) {
+		rt, ok := s.Host.Lookup(dst)
+		if !ok || rt.Type != "unicast" {
+			o.Verdict, o.Drop = xt.VerdictDrop, "no route"
+			return o
+		}
+		out = rt.Dev
+	}
+	p.OutIface = out
+	r := snap.Hook(xt.HookLocalOut, p)
+	o.add(xt.HookLocalOut, r)
+	if r.Verdict != xt.VerdictAccept {
+		o.Verdict = r.Verdict
+		return o
+	}
+	r = snap.Hook(xt.HookPostRouting, p)
+	o.add(xt.HookPostRouting, r)
+	o.Verdict = r.Verdict
+	if r.Verdict == xt.VerdictAccept {
+		o.Sent, o.OutIface = true, out
+	}
+	return o
+}
+
+func addr4(a uint32) netip.Addr {
+	return netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)})
+}
+
+// decTTL is ip_decrease_ttl: TTL minus one and the checksum adjusted
+// incrementally (RFC 1624), in place.
+func decTTL(p *xt.Pkt) {
+	b := p.B
+	b[8]--
+	p.TTL--
+	sum := uint32(binary.BigEndian.Uint16(b[10:12])) + 0x0100
+	if sum >= 0xFFFF {
+		sum++ // the kernel's end-around carry, giving 0x0000 rather than 0xFFFF
+	}
+	binary.BigEndian.PutUint16(b[10:12], uint16(sum))
+}
