@@ -10,6 +10,7 @@ package netfilter
 
 import (
 	"fmt"
+	"strings"
 	"sync/atomic"
 
 	"github.com/nfgo/nfgo/rules"
@@ -54,13 +55,14 @@ type crule struct {
 	jump    int32      // first rule of the target chain (tJump, tGoto)
 	target  xt.Targeter
 
-	builtin bool  // tEnd of a built-in chain (the policy)
+	builtin bool // tEnd of a built-in chain (the policy)
 	// traceTail: the kernel's trace names this rule "policy"/"return"
 	// (an unconditional standard verdict looks like a chain's tail).
 	traceTail bool
-	counter int32 // index into the counters array
-	chain   int32 // index of the chain the rule belongs to
-	num     int32 // rule number in its chain (1-based), 0 for the end marker
+	rule      *rules.Rule // the source rule, for explanations
+	counter   int32       // index into the counters array
+	chain     int32       // index of the chain the rule belongs to
+	num       int32       // rule number in its chain (1-based), 0 for the end marker
 }
 
 // ifaceMatch is an interface name with iptables' "+" wildcard.
@@ -163,7 +165,7 @@ func compileTable(t *rules.Table, base int) (*ctable, int, error) {
 				dst: uint32(r.IP.Dst), dstMask: uint32(r.IP.DstMask),
 				inv: r.IP.Inv, proto: r.IP.Proto, frag: r.IP.Frag,
 				in: compileIface(r.IP.InIface), out: compileIface(r.IP.OutIface),
-				counter: counter, chain: int32(ci), num: int32(i + 1),
+				counter: counter, chain: int32(ci), num: int32(i + 1), rule: r,
 			}
 			cr.hasIPMatch = !(cr.in.any && cr.out.any && r.IP.Src == 0 && r.IP.SrcMask == 0 &&
 				r.IP.Dst == 0 && r.IP.DstMask == 0 && r.IP.Proto == 0 && !r.IP.Frag && r.IP.Inv == 0)
@@ -205,7 +207,7 @@ func compileTable(t *rules.Table, base int) (*ctable, int, error) {
 			cr.traceTail = r.Target == nil && rules.IsStandardTarget(r.Jump) && !cr.hasIPMatch && len(r.Matches) == 0
 			ct.rules = append(ct.rules, cr)
 		}
-		end := crule{num: int32(len(c.Rules) + 1), traceTail: true,kind: tEnd, counter: counter, chain: int32(ci), in: ifaceMatch{any: true}, out: ifaceMatch{any: true}}
+		end := crule{num: int32(len(c.Rules) + 1), traceTail: true, kind: tEnd, counter: counter, chain: int32(ci), in: ifaceMatch{any: true}, out: ifaceMatch{any: true}}
 		counter++
 		if c.Builtin {
 			end.builtin = true
@@ -267,6 +269,13 @@ func (s *Snapshot) runTable(ct *ctable, h xt.Hook, p *xt.Pkt, res *Result) xt.Ve
 	for {
 		r := &rs[pos]
 		if r.kind == tEnd {
+			if p.Explain != nil {
+				pol := ""
+				if r.builtin {
+					pol = verdictName(r.verdict)
+				}
+				p.Explain.End(p, ct.name, ct.chains[r.chain], pol)
+			}
 			if p.Trace {
 				s.trace(ct, r, p)
 			}
@@ -288,15 +297,22 @@ func (s *Snapshot) runTable(ct *ctable, h xt.Hook, p *xt.Pkt, res *Result) xt.Ve
 			pos = stack[sp] + 1
 			continue
 		}
-		if !r.ipMatch(p) {
+		if p.Explain != nil {
+			if why := s.explain(ct, r, p); why != "" {
+				pos++
+				continue
+			}
+		} else if !r.ipMatch(p) {
 			pos++
 			continue
 		}
 		matched := true
-		for _, m := range r.matches {
-			if !m.Match(p) {
-				matched = false
-				break
+		if p.Explain == nil {
+			for _, m := range r.matches {
+				if !m.Match(p) {
+					matched = false
+					break
+				}
 			}
 		}
 		if p.HotDrop {
@@ -357,6 +373,78 @@ func (s *Snapshot) runTable(ct *ctable, h xt.Hook, p *xt.Pkt, res *Result) xt.Ve
 			return v
 		}
 	}
+}
+
+// explain evaluates a rule the slow way, telling p.Explain which part
+// failed; it returns "" when the rule matched.
+func (s *Snapshot) explain(ct *ctable, r *crule, p *xt.Pkt) string {
+	why := ""
+	if !r.ipMatch(p) {
+		why = ipMismatch(r.rule, p)
+	} else {
+		for i, m := range r.matches {
+			if !m.Match(p) {
+				in := r.rule.Matches[i]
+				var b strings.Builder
+				b.WriteString("-m " + in.Def.Name)
+				in.Ext.Save(&b, ctxFor(r.rule))
+				why = b.String()
+				break
+			}
+		}
+	}
+	p.Explain.Rule(p, ct.name, ct.chains[r.chain], int(r.num), why == "", why)
+	return why
+}
+
+func ctxFor(r *rules.Rule) *xt.Ctx {
+	return &xt.Ctx{Family: xt.FamilyIPv4, Proto: r.IP.Proto, ProtoInv: r.IP.Inv&rules.InvProto != 0}
+}
+
+// ipMismatch names the IP header condition that failed, in iptables-save
+// words.
+func ipMismatch(r *rules.Rule, p *xt.Pkt) string {
+	ip := &r.IP
+	inv := func(bit uint8) string {
+		if ip.Inv&bit != 0 {
+			return "! "
+		}
+		return ""
+	}
+	switch {
+	case (p.Src&uint32(ip.SrcMask) != uint32(ip.Src)) != (ip.Inv&rules.InvSrcIP != 0):
+		return fmt.Sprintf("%s-s %s/%s", inv(rules.InvSrcIP), ip.Src, xt.MaskString(ip.SrcMask))
+	case (p.Dst&uint32(ip.DstMask) != uint32(ip.Dst)) != (ip.Inv&rules.InvDstIP != 0):
+		return fmt.Sprintf("%s-d %s/%s", inv(rules.InvDstIP), ip.Dst, xt.MaskString(ip.DstMask))
+	}
+	in, out := compileIface(ip.InIface), compileIface(ip.OutIface)
+	switch {
+	case in.match(p.InIface) == (ip.Inv&rules.InvViaIn != 0):
+		return fmt.Sprintf("%s-i %s", inv(rules.InvViaIn), ip.InIface)
+	case out.match(p.OutIface) == (ip.Inv&rules.InvViaOut != 0):
+		return fmt.Sprintf("%s-o %s", inv(rules.InvViaOut), ip.OutIface)
+	case ip.Proto != 0 && (p.Proto != ip.Proto) != (ip.Inv&rules.InvProto != 0):
+		name, ok := xt.ProtoToName(ip.Proto, true)
+		if !ok {
+			name = fmt.Sprint(ip.Proto)
+		}
+		return fmt.Sprintf("%s-p %s", inv(rules.InvProto), name)
+	}
+	return inv(rules.InvFrag) + "-f"
+}
+
+func verdictName(v xt.Verdict) string {
+	switch v {
+	case xt.VerdictAccept:
+		return "ACCEPT"
+	case xt.VerdictDrop:
+		return "DROP"
+	case xt.VerdictQueue:
+		return "QUEUE"
+	case xt.VerdictReturn:
+		return "RETURN"
+	}
+	return "CONTINUE"
 }
 
 // trace reports a matched rule of a traced packet as the kernel's

@@ -168,3 +168,43 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// Built packets carry correct checksums, as gopacket recomputes them.
+func TestBuildChecksums(t *testing.T) {
+	for _, s := range []*Spec{
+		{Src: 0xcb007105, Dst: 0x0a000001, Proto: ProtoTCP, SrcPort: 40000, DstPort: 22, TCPFlags: TCPSyn, TCPOptions: []byte{2, 4, 5, 0xb4}, DF: true},
+		{Src: 1, Dst: 2, Proto: ProtoUDP, SrcPort: 53, DstPort: 5353, PayloadLen: 11},
+		{Src: 1, Dst: 2, Proto: ProtoICMP, ICMPType: 8, ICMPID: 9, ICMPSeq: 1, TotalLen: 78},
+	} {
+		b := Build(s)
+		var p Parsed
+		if err := p.Decode(b); err != nil {
+			t.Fatal(err)
+		}
+		g := gopacket.NewPacket(b, layers.LayerTypeIPv4, gopacket.Default)
+		ip := g.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+		want := append([]byte(nil), b...)
+		buf := gopacket.NewSerializeBuffer()
+		ls := []gopacket.SerializableLayer{ip}
+		switch l := g.TransportLayer().(type) {
+		case *layers.TCP:
+			l.SetNetworkLayerForChecksum(ip)
+			ls = append(ls, l, gopacket.Payload(l.Payload))
+		case *layers.UDP:
+			l.SetNetworkLayerForChecksum(ip)
+			ls = append(ls, l, gopacket.Payload(l.Payload))
+		default:
+			ic := g.Layer(layers.LayerTypeICMPv4).(*layers.ICMPv4)
+			ls = append(ls, ic, gopacket.Payload(ic.Payload))
+		}
+		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{ComputeChecksums: true}, ls...); err != nil {
+			t.Fatal(err)
+		}
+		if string(buf.Bytes()) != string(want) {
+			t.Errorf("proto %d: checksums differ from gopacket's\n%x\n%x", s.Proto, want, buf.Bytes())
+		}
+		if s.TotalLen > 0 && len(b) != s.TotalLen {
+			t.Errorf("length %d, want %d", len(b), s.TotalLen)
+		}
+	}
+}

@@ -26,9 +26,20 @@ type Pkt struct {
 
 	// Events receives LOG lines and TRACE steps; nil discards them.
 	Events Events
+	// Explain, when set, is told about every rule the packet is checked
+	// against (nfgo trace); nil on the fast path.
+	Explain Explainer
 	// Table and Chain name where the packet is being evaluated, for
 	// targets that report it.
 	Table string
+}
+
+// Explainer hears, for each rule visited, whether it matched and if not
+// which part failed ("-s 10.0.0.0/8" or "-m tcp --dport 22").
+type Explainer interface {
+	Rule(p *Pkt, table, chain string, num int, matched bool, failed string)
+	// End is a chain's end: its policy (built-in) or the implicit RETURN.
+	End(p *Pkt, table, chain string, policy string)
 }
 
 // Events receives what the packet path reports. Implementations must not

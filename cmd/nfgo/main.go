@@ -11,6 +11,7 @@ import (
 	"runtime/pprof"
 
 	"github.com/nfgo/nfgo/tools/iptables"
+	"github.com/nfgo/nfgo/tools/trace"
 )
 
 // version is nfgo's own version (the tools report the iptables version
@@ -37,6 +38,7 @@ Commands:
   iptables          add, delete, list rules (iptables 1.8.9 syntax)
   iptables-save     print the ruleset in iptables-save format
   iptables-restore  load a ruleset in iptables-save format
+  trace             a packet's path through every table, chain and rule
   version           print nfgo's version
   help              this text
 
@@ -80,6 +82,9 @@ func run(argv []string) int {
 	}
 	if a, ok := applets[argv[1]]; ok {
 		return a(argv[2:], env)
+	}
+	if argv[1] == "trace" {
+		return trace.Main(argv[2:], &trace.Env{Stdout: os.Stdout, Stderr: os.Stderr})
 	}
 	fmt.Fprintf(os.Stderr, "nfgo: unknown command %q\n\n%s", argv[1], usage)
 	return 2

@@ -1,0 +1,62 @@
+package trace
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const rulesText = `*filter
+:INPUT DROP [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:ssh - [0:0]
+-A INPUT -s 10.0.0.0/8 -j DROP
+-A INPUT -p tcp -m tcp --dport 22 -j ssh
+-A ssh -i eth1 -j DROP
+-A ssh -p tcp -m tcp --sport 1:1023 -j DROP
+-A ssh -j ACCEPT
+COMMIT
+`
+
+func runTrace(t *testing.T, args ...string) (string, string, int) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "r")
+	os.WriteFile(f, []byte(rulesText), 0o644)
+	var out, errb bytes.Buffer
+	code := Main(append([]string{"--rules", f}, args...), &Env{Stdout: &out, Stderr: &errb, StateDir: dir})
+	return out.String(), errb.String(), code
+}
+
+func TestTracePath(t *testing.T) {
+	out, stderr, code := runTrace(t, "-i", "eth0", "-p", "tcp", "-s", "203.0.113.5", "--sport", "40000", "-d", "10.0.0.1", "--dport", "22", "--syn")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{
+		"packet SRC=203.0.113.5 DST=10.0.0.1 LEN=40 ",
+		"      1 did not match -A INPUT -s 10.0.0.0/8 -j DROP\n          (failed: -s 10.0.0.0/8)\n",
+		"      2 matched       -A INPUT -p tcp -m tcp --dport 22 -j ssh\n",
+		"      1 did not match -A ssh -i eth1 -j DROP\n          (failed: -i eth1)\n",
+		"      3 matched       -A ssh -j ACCEPT\n",
+		"verdict ACCEPT: delivered locally\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in\n%s", want, out)
+		}
+	}
+	out, _, _ = runTrace(t, "-i", "eth0", "-p", "tcp", "-s", "10.1.1.1", "-d", "10.0.0.1", "--dport", "22")
+	if !strings.Contains(out, "verdict DROP at INPUT (filter INPUT rule 1)") {
+		t.Errorf("10/8 not dropped by rule 1:\n%s", out)
+	}
+	out, _, _ = runTrace(t, "-i", "eth1", "-p", "udp", "-s", "192.168.1.7", "-d", "8.8.8.8", "--dport", "53")
+	if !strings.Contains(out, "verdict ACCEPT: sent out eth0") || !strings.Contains(out, "FORWARD (in \"eth1\", out \"eth0\")") {
+		t.Errorf("forwarded packet:\n%s", out)
+	}
+	_, stderr, code = runTrace(t, "--bogus")
+	if code != 2 || !strings.Contains(stderr, "unknown option") {
+		t.Errorf("bad option: %d %q", code, stderr)
+	}
+}
