@@ -105,13 +105,24 @@ func HookMaskString(m xt.HookMask) string {
 // loops, and each extension's table, hook and protocol restrictions for
 // the hooks its rule is reachable from.
 func CheckTable(family xt.Family, t *Table) error {
-	reach, err := Reachability(t)
-	if err != nil {
-		return err
-	}
 	byName := make(map[string]*Chain, len(t.Chains))
 	for _, c := range t.Chains {
 		byName[c.Name] = c
+	}
+	// A jump to a built-in chain is EINVAL even where it would also make
+	// a loop (checked against the kernel: "-A INPUT -j INPUT").
+	for _, c := range t.Chains {
+		for _, r := range c.Rules {
+			if r.Target == nil && r.Jump != "" && !IsStandardTarget(r.Jump) {
+				if tc := byName[r.Jump]; tc != nil && tc.Builtin {
+					return errInvalidArg
+				}
+			}
+		}
+	}
+	reach, err := Reachability(t)
+	if err != nil {
+		return err
 	}
 	ctx := &xt.Ctx{Family: family, Table: t.Name}
 	for _, c := range t.Chains {

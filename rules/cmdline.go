@@ -424,15 +424,37 @@ func unsupportedError(kind, name string) error {
 
 // ParseCommand parses one iptables command line (without the program
 // name). restore is true inside iptables-restore, where -t is refused after
-// the table line and -w/-W are not allowed.
+// the table line and -w/-W are not allowed. Warnings are collected in
+// Parsed.Warnings.
+//
+// When parsing fails after warnings were issued (xtables prints them as it
+// parses, before the error), the result is non-nil and carries them.
 func ParseCommand(args []string, family xt.Family, restore bool, table string) (*Parsed, error) {
+	return ParseCommandWarn(args, family, restore, table, nil)
+}
+
+// ParseCommandWarn is ParseCommand with warnings delivered to warn the
+// moment they arise, as iptables prints them to stderr while parsing.
+func ParseCommandWarn(args []string, family xt.Family, restore bool, table string, warn func(string)) (*Parsed, error) {
 	pr := &Parsed{Table: "filter", Rule: &Rule{}}
+	if warn == nil {
+		warn = func(m string) { pr.Warnings = append(pr.Warnings, m) }
+	}
+	res, err := parseCommand(pr, args, family, restore, table, warn)
+	if err != nil && res == nil && len(pr.Warnings) > 0 {
+		return &Parsed{Warnings: pr.Warnings}, err
+	}
+	return res, err
+}
+
+func parseCommand(pr *Parsed, args []string, family xt.Family, restore bool, table string, warn func(string)) (*Parsed, error) {
 	if table != "" {
 		pr.Table = table
 	}
 	p := &parser{args: args, restore: restore, family: family}
 	p.ctx = xt.NewCtx(args, &p.optind)
 	p.ctx.Family = family
+	p.ctx.Warn = warn
 	invert := false
 	tableSet := false
 	var shostText, dhostText string
@@ -598,7 +620,7 @@ func ParseCommand(args []string, family xt.Family, restore bool, table string) (
 				var name string
 				name, err = xt.ParseInterface(p.optarg)
 				if err == nil && strings.ContainsAny(name, "/ ") {
-					pr.Warnings = append(pr.Warnings, fmt.Sprintf("Warning: weird character in interface `%s' ('/' and ' ' are not allowed by the kernel).", name))
+					warn(fmt.Sprintf("Warning: weird character in interface `%s' ('/' and ' ' are not allowed by the kernel).", name))
 				}
 				if c == 'i' {
 					ip.InIface = name
@@ -683,7 +705,7 @@ func ParseCommand(args []string, family xt.Family, restore bool, table string) (
 			} else if usec > 999999 {
 				err = xt.Errorf("too long usec wait %d > 999999 usec", usec)
 			} else {
-				pr.Warnings = append(pr.Warnings, "Ignoring deprecated --wait-interval option.")
+				warn("Ignoring deprecated --wait-interval option.")
 			}
 			waitIntervalSet = true
 		case '0':

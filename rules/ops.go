@@ -220,11 +220,9 @@ func Apply(rs *Ruleset, t *Table, p *Parsed, out io.Writer) (changed bool, err e
 		if t.Chain(p.NewName) != nil {
 			return false, ErrFileExists
 		}
-		if c == nil {
+		// libiptc's TC_RENAME_CHAIN: a built-in chain is ENOENT too.
+		if c == nil || c.Builtin {
 			return false, ErrNoChain
-		}
-		if c.Builtin {
-			return false, errInvalidArg
 		}
 		old := c.Name
 		removeChain(t, old)

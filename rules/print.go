@@ -62,7 +62,9 @@ func writeRuleSaveCounters(b *strings.Builder, r *Rule, c *xt.Ctx, dashC bool) {
 		if ip.Inv&InvProto != 0 {
 			b.WriteString(" !")
 		}
-		if n, ok := xt.ProtoToName(ip.Proto, true); ok {
+		// iptables 1.8.9 saves with proto_to_name(proto, 0), which consults
+		// /etc/protocols ("-p gre"); 1.8.13 passes nolookup ("-p 47").
+		if n, ok := xt.ProtoToName(ip.Proto, false); ok {
 			b.WriteString(" -p ")
 			b.WriteString(n)
 		} else {

@@ -17,6 +17,9 @@ type RestoreOptions struct {
 	Table    string // -T: restore only this table
 	Verbose  int
 	Prog     string // program name in messages, "iptables-restore"
+	// Warn receives the warnings iptables prints to stderr while parsing
+	// a rule line; nil drops them.
+	Warn func(string)
 }
 
 // RestoreError is a failed restore, with what iptables-restore prints.
@@ -342,7 +345,7 @@ func Restore(rs *Ruleset, in io.Reader, o RestoreOptions, out io.Writer) ([]stri
 				args = append(args, "--set-counters", pcnt, bcnt)
 			}
 			args = append(args, tokenizeRestoreLine(rest)...)
-			p, err := ParseCommand(args, rs.Family, true, "")
+			p, err := ParseCommandWarn(args, rs.Family, true, "", o.Warn)
 			if err != nil {
 				if IsSkipLine(err) {
 					continue
@@ -355,8 +358,17 @@ func Restore(rs *Ruleset, in io.Reader, o RestoreOptions, out io.Writer) ([]stri
 			if err := ResolveJump(work, p); err != nil {
 				return committed, fail(err, line)
 			}
-			for _, w := range p.Warnings {
-				_ = w
+			// A line already in canonical form reads back as itself; others
+			// are checked to survive the text store.
+			if p.Command&(CmdAppend|CmdInsert|CmdReplace) != 0 && len(p.Srcs) == 1 && len(p.Dsts) == 1 {
+				r := *p.Rule
+				r.IP.Src, r.IP.SrcMask = p.Srcs[0].Addr, p.Srcs[0].Mask
+				r.IP.Dst, r.IP.DstMask = p.Dsts[0].Addr, p.Dsts[0].Mask
+				if strings.TrimSpace(rest) != "-A "+p.Chain+r.SaveText(ctxFor(rs.Family, curTable, &r)) {
+					if err := CheckStorable(rs.Family, curTable, p.Chain, &r); err != nil {
+						return committed, fail(err, line)
+					}
+				}
 			}
 			if _, err := Apply(rs, work, p, out); err != nil {
 				if _, ok := err.(*OpError); ok {

@@ -170,10 +170,21 @@ type Ctx struct {
 	Hooks    HookMask // hooks the chain is reachable from (checks only)
 	Chain    string
 
+	// Warn receives warnings an extension prints to stderr while parsing
+	// (as the C extensions do with fprintf); nil drops them.
+	Warn func(msg string)
+
 	// args/next give access to the following command line words, for
 	// options with more than one argument (--tcp-flags MASK COMP).
 	args []string
 	next *int
+}
+
+// Warnf prints a warning line (without trailing newline) to stderr.
+func (c *Ctx) Warnf(format string, a ...any) {
+	if c.Warn != nil {
+		c.Warn(fmt.Sprintf(format, a...))
+	}
 }
 
 // NewCtx makes a context reading further arguments from args at *next.
@@ -245,8 +256,12 @@ func (in *Instance) ParseOption(c *Ctx, i int, arg string, hasArg bool, invert b
 	return nil
 }
 
-// Final runs the generic mandatory/also/excl checks, then the extension's.
+// Final runs the extension's own final check, then the generic
+// mandatory/also/excl checks, in libxtables' order (xtables_option_mfcall).
 func (in *Instance) Final(c *Ctx) error {
+	if err := in.Ext.Final(c); err != nil {
+		return err
+	}
 	opts := in.Def.Options
 	for i := range opts {
 		o := &opts[i]
@@ -269,7 +284,7 @@ func (in *Instance) Final(c *Ctx) error {
 			}
 		}
 	}
-	return in.Ext.Final(c)
+	return nil
 }
 
 func contains(list []string, s string) bool {

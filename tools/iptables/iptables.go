@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/nfgo/nfgo/rules"
 	"github.com/nfgo/nfgo/store"
@@ -43,8 +44,13 @@ func lockBusy(env *Env, wait int) int {
 // Main runs "iptables ARGS..." and returns the exit status.
 func Main(args []string, env *Env) int {
 	const prog = "iptables"
-	p, err := rules.ParseCommand(args, xt.FamilyIPv4, false, "")
+	p, err := rules.ParseCommandWarn(args, xt.FamilyIPv4, false, "", func(m string) { fmt.Fprintln(env.Stderr, m) })
 	if err != nil {
+		if p != nil {
+			for _, w := range p.Warnings {
+				fmt.Fprintln(env.Stderr, w)
+			}
+		}
 		text, st := rules.FormatToolError(prog, err, 0)
 		io.WriteString(env.Stderr, text)
 		return st
@@ -56,9 +62,6 @@ func Main(args []string, env *Env) int {
 	if p.Help {
 		io.WriteString(env.Stdout, helpText)
 		return 0
-	}
-	for _, w := range p.Warnings {
-		fmt.Fprintln(env.Stderr, w)
 	}
 	st, err := env.store()
 	if err != nil {
@@ -104,6 +107,13 @@ func Main(args []string, env *Env) int {
 	for _, w := range p.Warnings {
 		if strings.HasPrefix(w, "Warning: using chain") {
 			fmt.Fprintln(env.Stderr, w)
+		}
+	}
+	if p.Command&(rules.CmdAppend|rules.CmdInsert|rules.CmdReplace) != 0 {
+		if err := rules.CheckStorable(work.Family, t.Name, p.Chain, p.Rule); err != nil {
+			text, st := rules.FormatToolError(prog, err, 0)
+			io.WriteString(env.Stderr, text)
+			return st
 		}
 	}
 	var out bytes.Buffer
@@ -303,11 +313,17 @@ func SaveMain(args []string, env *Env) int {
 	return 0
 }
 
+// errText is strerror's text for err: Go's errno strings are glibc's with
+// the first letter lowered ("no such file or directory").
 func errText(err error) string {
 	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err.Error()
+		err = pe.Err
 	}
-	return err.Error()
+	s := err.Error()
+	if _, ok := err.(syscall.Errno); ok && s != "" && s[0] >= 'a' && s[0] <= 'z' {
+		s = string(s[0]-'a'+'A') + s[1:]
+	}
+	return s
 }
 
 // RestoreMain runs "iptables-restore ARGS... [FILE]".
@@ -324,6 +340,7 @@ func RestoreMain(args []string, env *Env) int {
 	}
 	var o rules.RestoreOptions
 	o.Prog = prog
+	o.Warn = func(m string) { fmt.Fprintln(env.Stderr, m) }
 	wait := 0
 	waitInterval := false
 	for _, a := range opts {
@@ -457,17 +474,17 @@ Either long or short options are allowed.
 				Zero counters in chain or all chains
   --new     -N chain		Create a new user-defined chain
   --delete-chain
-	    -X [chain]		Delete a user-defined chain
+            -X [chain]		Delete a user-defined chain
   --policy  -P chain target
 				Change policy on chain to target
   --rename-chain
-	    -E old-chain new-chain
+            -E old-chain new-chain
 				Change chain name, (moving any references)
 
 Options:
     --ipv4	-4		Nothing (line is ignored by ip6tables-restore)
     --ipv6	-6		Error (line is ignored by iptables-restore)
-[!] --proto	-p proto	protocol: by number or name, eg. ` + "`tcp'" + `
+[!] --protocol	-p proto	protocol: by number or name, eg. ` + "`tcp'" + `
 [!] --source	-s address[/mask][...]
 				source specification
 [!] --destination -d address[/mask][...]
