@@ -32,6 +32,38 @@ type Pkt struct {
 	// Table and Chain name where the packet is being evaluated, for
 	// targets that report it.
 	Table string
+
+	// Time is when the packet was received (Unix nanoseconds): the
+	// capture's time in replay, the clock's otherwise (xt_time, recent,
+	// limit read it rather than a wall clock).
+	Time int64
+	// Sock is the local socket of a locally generated packet (owner
+	// match, LOG --log-uid); nil for received and forwarded packets.
+	Sock *Sock
+	// Env gives matches the host-side facts they need.
+	Env *Env
+}
+
+// Sock is what a locally generated packet knows of its socket.
+type Sock struct {
+	UID, GID uint32
+	Groups   []uint32 // supplementary groups
+}
+
+// Env is the environment of the packet path, injected so that replay and
+// tests are deterministic.
+type Env struct {
+	// Rand returns uniformly distributed 32-bit numbers (statistic
+	// --mode random, the kernel's get_random_u32).
+	Rand func() uint32
+	// AddrType returns the kernel's RTN_* type of addr (RTN_LOCAL=2,
+	// RTN_BROADCAST=3, RTN_UNICAST=1, ...); dev limits the lookup to
+	// that device when non-empty (addrtype --limit-iface-in/out).
+	AddrType func(addr uint32, dev string) uint8
+	// TZMinutesWest is the kernel's sys_tz.tz_minuteswest, used by the
+	// time match without --kerneltz... (xt_time uses UTC unless
+	// --kerneltz).
+	TZMinutesWest int
 }
 
 // Explainer hears, for each rule visited, whether it matched and if not
