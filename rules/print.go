@@ -52,7 +52,18 @@ func writeRuleSave(b *strings.Builder, r *Rule, c *xt.Ctx) {
 	writeRuleSaveCounters(b, r, c, false)
 }
 
+// writeRuleStore is writeRuleSave for the rule store: extensions whose
+// iptables-save form loses information (the kernel keeps their binary
+// data) write a fuller form that iptables-restore reads back whole.
+func writeRuleStore(b *strings.Builder, r *Rule, c *xt.Ctx) {
+	writeRule(b, r, c, false, true)
+}
+
 func writeRuleSaveCounters(b *strings.Builder, r *Rule, c *xt.Ctx, dashC bool) {
+	writeRule(b, r, c, dashC, false)
+}
+
+func writeRule(b *strings.Builder, r *Rule, c *xt.Ctx, dashC, store bool) {
 	ip := &r.IP
 	saveIPv4Addr(b, 's', ip.Src, ip.SrcMask, ip.Inv&InvSrcIP != 0)
 	saveIPv4Addr(b, 'd', ip.Dst, ip.DstMask, ip.Inv&InvDstIP != 0)
@@ -80,14 +91,22 @@ func writeRuleSaveCounters(b *strings.Builder, r *Rule, c *xt.Ctx, dashC bool) {
 	}
 	for _, m := range r.Matches {
 		b.WriteString(" -m " + m.Def.Name)
-		m.Ext.Save(b, c)
+		if ss, ok := m.Ext.(xt.StoreSaver); ok && store {
+			ss.StoreSave(b, c)
+		} else {
+			m.Ext.Save(b, c)
+		}
 	}
 	if dashC {
 		fmt.Fprintf(b, " -c %d %d", r.Counters.Packets, r.Counters.Bytes)
 	}
 	if r.Target != nil {
 		b.WriteString(" -j " + r.Target.Def.Name)
-		r.Target.Ext.Save(b, c)
+		if ss, ok := r.Target.Ext.(xt.StoreSaver); ok && store {
+			ss.StoreSave(b, c)
+		} else {
+			r.Target.Ext.Save(b, c)
+		}
 	} else if r.Jump != "" {
 		if r.Goto {
 			b.WriteString(" -g " + r.Jump)
@@ -116,6 +135,10 @@ func ctime(t time.Time) string {
 
 // WriteSaveTable prints one table as iptables-save does.
 func WriteSaveTable(w io.Writer, rs *Ruleset, t *Table, counters bool) {
+	writeTable(w, rs, t, counters, false)
+}
+
+func writeTable(w io.Writer, rs *Ruleset, t *Table, counters, store bool) {
 	var b strings.Builder
 	n := 0
 	for _, c := range t.Chains {
@@ -144,13 +167,22 @@ func WriteSaveTable(w io.Writer, rs *Ruleset, t *Table, counters bool) {
 			b.WriteString("-A ")
 			b.WriteString(c.Name)
 			ctx.Proto, ctx.ProtoInv = r.IP.Proto, r.IP.Inv&InvProto != 0
-			writeRuleSave(&b, r, ctx)
+			writeRule(&b, r, ctx, false, store)
 			b.WriteByte('\n')
 		}
 	}
 	b.WriteString("COMMIT\n")
 	fmt.Fprintf(&b, "# Completed on %s", ctime(Now()))
 	io.WriteString(w, b.String())
+}
+
+// WriteStore writes the ruleset for the rule store: iptables-save -c
+// format, with the fuller forms of extensions whose save form loses
+// information (see xt.StoreSaver).
+func WriteStore(w io.Writer, rs *Ruleset) {
+	for _, t := range rs.Tables {
+		writeTable(w, rs, t, true, true)
+	}
 }
 
 // WriteSave prints every initialised table (or only the named one).

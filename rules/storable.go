@@ -15,7 +15,10 @@ import (
 // says why, instead.
 func CheckStorable(family xt.Family, table, chain string, r *Rule) error {
 	ctx := ctxFor(family, table, r)
-	line := "-A " + chain + r.SaveText(ctx)
+	var sb strings.Builder
+	sb.WriteString("-A " + chain)
+	writeRuleStore(&sb, r, ctx)
+	line := sb.String()
 	args := append([]string{"-t", table}, tokenizeRestoreLine(line)...)
 	p, err := ParseCommand(args, family, true, "")
 	if err == nil {
@@ -29,7 +32,10 @@ func CheckStorable(family xt.Family, table, chain string, r *Rule) error {
 		if r2.Target == nil && r.Target == nil {
 			r2.Jump = r.Jump
 		}
-		if "-A "+chain+r2.SaveText(ctx) == line && listForm(family, table, r2) == listForm(family, table, r) {
+		var sb2 strings.Builder
+		sb2.WriteString("-A " + chain)
+		writeRuleStore(&sb2, r2, ctx)
+		if sb2.String() == line && listForm(family, table, r2) == listForm(family, table, r) {
 			return nil
 		}
 	}

@@ -110,7 +110,7 @@ func (s *Store) Load(f xt.Family) (*rules.Ruleset, error) {
 // content or the new, never a mix.
 func (s *Store) Save(rs *rules.Ruleset) error {
 	var b bytes.Buffer
-	rules.WriteSave(&b, rs, "", true)
+	rules.WriteStore(&b, rs)
 	return WriteFileAtomic(s.rulesPath(rs.Family), b.Bytes(), 0o600)
 }
 

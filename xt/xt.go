@@ -155,6 +155,14 @@ type Checker interface {
 	Check(c *Ctx) error
 }
 
+// StoreSaver is implemented by extensions whose iptables-save form loses
+// information the kernel would keep in its binary rule (an icmp code
+// range, say). StoreSave writes a form that parses back to the same
+// instance; the rule store uses it, iptables-save never does.
+type StoreSaver interface {
+	StoreSave(b *strings.Builder, c *Ctx)
+}
+
 // Equaler lets -D and -C compare instances when the printed form is not
 // enough (by default rules compare by their saved text).
 type Equaler interface {
