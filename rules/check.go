@@ -143,6 +143,7 @@ func CheckTable(family xt.Family, t *Table) error {
 			hooks := reach.RuleHooks(c, i)
 			ctx.Proto, ctx.ProtoInv = r.IP.Proto, r.IP.Inv&InvProto != 0
 			ctx.Hooks = hooks
+			ctx.Matches = r.Matches
 			ctx.Chain = c.Name
 			for _, m := range r.Matches {
 				if err := checkExt(m, ctx, r, hooks, "match"); err != nil {
@@ -173,7 +174,12 @@ func checkExt(in *xt.Instance, ctx *xt.Ctx, r *Rule, hooks xt.HookMask, kind str
 	if ch, ok := in.Ext.(xt.Checker); ok {
 		if err := ch.Check(ctx); err != nil {
 			if ke, ok := err.(*xt.KernelError); ok {
-				return &OpError{Msg: ke.Errno, Dmesg: ke.Dmesg}
+				// iptables adds the dmesg hint for EINVAL only.
+				op := &OpError{Msg: ke.Errno}
+				if ke.Errno == "Invalid argument" {
+					op.Dmesg = ke.Dmesg
+				}
+				return op
 			}
 			return err
 		}

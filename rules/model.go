@@ -68,6 +68,10 @@ type Rule struct {
 // TargetName is what -L shows in the target column.
 func (r *Rule) TargetName() string {
 	if r.Target != nil {
+		// An alias (NOTRACK) shows the kernel's target name (CT).
+		if k, ok := r.Target.Ext.(xt.KernelNamer); ok {
+			return k.KernelName()
+		}
 		return r.Target.Def.Name
 	}
 	return r.Jump

@@ -124,6 +124,13 @@ func Apply(rs *Ruleset, t *Table, p *Parsed, out io.Writer) (changed bool, err e
 				}
 			}
 			if found < 0 {
+				// With a target that is not a standard verdict (an
+				// extension or a user chain), libiptc's target mapping
+				// leaves ENOENT reported without the delete/check
+				// wording (checked against the kernel).
+				if r.Target != nil || r.Jump != "" && !IsStandardTarget(r.Jump) {
+					return false, ErrNoChain
+				}
 				return false, ErrBadRule
 			}
 			if p.Command == CmdDelete {

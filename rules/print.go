@@ -34,7 +34,7 @@ func saveIPv4Addr(b *strings.Builder, letter byte, addr, mask xt.IPv4, inv bool)
 // is not printed unless inverted.
 // 1.8.13: "! -i +" is saved as such; 1.8.9 drops it (differential tests
 // skip "iface-inverted-plus").
-func saveIface(b *strings.Builder, letter byte, name string, inv bool) {
+func saveIface(b *strings.Builder, letter byte, name string, inv, store bool) {
 	if name == "" || (name == "+" && !inv) {
 		return
 	}
@@ -44,7 +44,28 @@ func saveIface(b *strings.Builder, letter byte, name string, inv bool) {
 	b.WriteString(" -")
 	b.WriteByte(letter)
 	b.WriteByte(' ')
+	if store && strings.ContainsAny(name, " \t\"\\") {
+		// The kernel accepts such names (with a warning); iptables-save
+		// prints them raw, which does not restore. The store quotes them.
+		b.WriteString(QuoteRestoreWord(name))
+		return
+	}
 	b.WriteString(name)
+}
+
+// QuoteRestoreWord quotes a word so that iptables-restore's tokenizer reads
+// it back whole.
+func QuoteRestoreWord(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' || s[i] == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	b.WriteByte('"')
+	return b.String()
 }
 
 // writeRuleSave appends everything iptables-save prints after "-A CHAIN".
@@ -67,8 +88,8 @@ func writeRule(b *strings.Builder, r *Rule, c *xt.Ctx, dashC, store bool) {
 	ip := &r.IP
 	saveIPv4Addr(b, 's', ip.Src, ip.SrcMask, ip.Inv&InvSrcIP != 0)
 	saveIPv4Addr(b, 'd', ip.Dst, ip.DstMask, ip.Inv&InvDstIP != 0)
-	saveIface(b, 'i', ip.InIface, ip.Inv&InvViaIn != 0)
-	saveIface(b, 'o', ip.OutIface, ip.Inv&InvViaOut != 0)
+	saveIface(b, 'i', ip.InIface, ip.Inv&InvViaIn != 0, store)
+	saveIface(b, 'o', ip.OutIface, ip.Inv&InvViaOut != 0, store)
 	if ip.Proto > 0 {
 		if ip.Inv&InvProto != 0 {
 			b.WriteString(" !")

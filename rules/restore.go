@@ -63,9 +63,13 @@ func FormatToolError(prog string, err error, line int) (string, int) {
 		}
 		return b.String(), e.Status
 	case *OpError:
-		if e.Dmesg != "" {
+		// iptables-standalone.c adds the dmesg hint when errno is
+		// EINVAL (whatever the kernel logged): plain "Invalid argument"
+		// and libiptc's EINVAL wordings.
+		switch e.Msg {
+		case "Invalid argument", "Bad policy name", "Can't delete built-in chain", "Target problem", "Module is wrong version":
 			fmt.Fprintf(&b, "iptables: %s. Run `dmesg' for more information.\n", e.Msg)
-		} else {
+		default:
 			fmt.Fprintf(&b, "iptables: %s.\n", e.Msg)
 		}
 		return b.String(), xt.OtherProblem

@@ -21,7 +21,9 @@ func CheckStorable(family xt.Family, table, chain string, r *Rule) error {
 	line := sb.String()
 	args := append([]string{"-t", table}, tokenizeRestoreLine(line)...)
 	p, err := ParseCommand(args, family, true, "")
-	if err == nil {
+	// A line break inside a word cannot be written in iptables-restore's
+	// line-based format at all.
+	if err == nil && !strings.ContainsAny(line, "\n\r") {
 		r2 := p.Rule
 		if len(p.Srcs) > 0 {
 			r2.IP.Src, r2.IP.SrcMask = p.Srcs[0].Addr, p.Srcs[0].Mask

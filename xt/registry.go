@@ -6,13 +6,23 @@ var matchDefs = []*Def{
 	// protocol matches
 	&tcpMatch,
 	// group: matches A
+	&udpMatch, &icmpMatch, &multiportMatch, &commentMatch, &lengthMatch,
+	&markMatch, &iprangeMatch, &macMatch, &pkttypeMatch, &ttlMatch,
 	// group: matches B
+	&tosMatch, &dscpMatch, &tcpmssMatch, &ownerMatch, &stringMatch,
+	&timeMatch, &addrtypeMatch, &statisticMatch,
 	// group: matches C
+	&stateMatch, &conntrackMatch, &connmarkMatch, &recentMatch, &limitMatch,
+	&hashlimitMatch, &connlimitMatch, &setMatch,
 }
 
 var targetDefs = []*Def{
 	// group: targets A
+	&rejectTarget, &logTarget, &nflogTarget, &nfqueueTarget, &traceTarget,
+	&notrackTarget, &ctTarget, &markTarget, &connmarkTarget,
 	// group: targets B
+	&snatTarget, &dnatTarget, &masqueradeTarget, &redirectTarget, &netmapTarget,
+	&setTarget, &tcpmssTarget, &tosTarget, &dscpTarget,
 }
 
 // unsupported lists extensions iptables ships that nfgo does not implement:

@@ -296,6 +296,25 @@ func numericToIPv4(s string, isMask bool) (IPv4, bool) {
 	return a, true
 }
 
+// plainDecimal parses a decimal number without sign, space or leading zero
+// (strtoul would read those the same way, or as octal), up to max.
+func plainDecimal(s string, max int) (int, bool) {
+	if s == "" || len(s) > 1 && s[0] == '0' {
+		return 0, false
+	}
+	v := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		v = v*10 + int(s[i]-'0')
+		if v > max {
+			return 0, false
+		}
+	}
+	return v, true
+}
+
 // plainQuad parses "a.b.c.d" with decimal parts without leading zeros.
 func plainQuad(s string) (IPv4, bool) {
 	var a IPv4
@@ -392,6 +411,23 @@ type AddrMask struct {
 // host/network[/mask]; host names may expand to several addresses. The
 // address is masked.
 func ParseIPv4Multiple(name string) ([]AddrMask, error) {
+	if strings.IndexByte(name, ',') < 0 {
+		// One item: no list to split or de-duplicate.
+		host, mask := name, ""
+		i := strings.LastIndexByte(name, '/')
+		if i >= 0 {
+			host, mask = name[:i], name[i+1:]
+		}
+		if a, ok := plainQuad(host); ok {
+			if i < 0 {
+				return []AddrMask{{a, 0xFFFFFFFF}}, nil
+			}
+			if bits, ok := plainDecimal(mask, 32); ok {
+				m := PrefixMask(bits)
+				return []AddrMask{{a & m, m}}, nil
+			}
+		}
+	}
 	var out []AddrMask
 	for _, item := range strings.Split(name, ",") {
 		item = strings.TrimLeft(item, " \t\n\v\f\r")
@@ -592,4 +628,243 @@ func ParseInterface(arg string) (string, error) {
 		return "", Errorf("interface name `%s' must be shorter than IFNAMSIZ (%d)", arg, 15)
 	}
 	return arg, nil
+}
+
+// --- C number parsing ----------------------------------------------------
+
+// StrtoulPrefix is C's strtoul(s, &end, base) for base 0, 8, 10 or 16:
+// leading white space, an optional sign ('-' negates modulo 2^64), the base
+// prefix, then as many digits as there are. n is the number of bytes
+// consumed (0 when there are no digits: end == s); erange reports overflow
+// (v is then 2^64-1, as strtoul returns ULONG_MAX).
+func StrtoulPrefix(s string, base int) (v uint64, n int, erange bool) {
+	i := 0
+	for i < len(s) && strings.IndexByte(" \t\n\v\f\r", s[i]) >= 0 {
+		i++
+	}
+	neg := false
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		neg = s[i] == '-'
+		i++
+	}
+	if (base == 0 || base == 16) && i+2 < len(s) && s[i] == '0' &&
+		(s[i+1] == 'x' || s[i+1] == 'X') && digitVal(s[i+2]) < 16 {
+		i += 2
+		base = 16
+	} else if base == 0 {
+		base = 10
+		if i < len(s) && s[i] == '0' {
+			base = 8
+		}
+	}
+	start := i
+	for ; i < len(s); i++ {
+		d := digitVal(s[i])
+		if d >= base {
+			break
+		}
+		if v > (1<<64-1-uint64(d))/uint64(base) {
+			erange = true
+		}
+		v = v*uint64(base) + uint64(d)
+	}
+	if i == start {
+		return 0, 0, false
+	}
+	if erange {
+		return 1<<64 - 1, i, true
+	}
+	if neg {
+		v = -v
+	}
+	return v, i, false
+}
+
+func digitVal(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'z':
+		return int(c-'a') + 10
+	case c >= 'A' && c <= 'Z':
+		return int(c-'A') + 10
+	}
+	return 99
+}
+
+// XtablesStrtoul is xtables_strtoul(s, &end, &v, min, max): a number at the
+// start of s (strtoumax base 0, no leading '-') within [min, max] (max 0
+// means no limit); rest is what follows the number.
+func XtablesStrtoul(s string, min, max uint64) (v uint64, rest string, ok bool) {
+	t := strings.TrimLeft(s, " \t\n\v\f\r")
+	if t != "" && t[0] == '-' {
+		return 0, s, false
+	}
+	v, n, erange := StrtoulPrefix(s, 0)
+	if n == 0 {
+		return 0, s, false
+	}
+	if erange || v < min || (max != 0 && v > max) {
+		return 0, s[n:], false
+	}
+	return v, s[n:], true
+}
+
+// ParseMint is libxtables' xtopt_parse_mint (XTTYPE_UINT*RC in 1.8.9):
+// up to maxiter numbers separated by ':', each at most max; an empty first
+// component is 0 and an empty second one max. It returns the values given
+// (one or two for a range).
+func ParseMint(ext, opt, arg string, max uint64, maxiter int) ([]uint64, error) {
+	var vals []uint64
+	s := arg
+	for {
+		if len(vals) == maxiter {
+			return nil, Errorf("%s: Too many components for option \"--%s\" (max: %d)\n", ext, opt, maxiter)
+		}
+		var v uint64
+		rest := s
+		if s == "" || s[0] == ':' {
+			if len(vals) == 1 {
+				v = max
+			}
+		} else {
+			var ok bool
+			v, rest, ok = XtablesStrtoul(s, 0, max)
+			if !ok {
+				return nil, Errorf("%s: bad value for option \"--%s\" near \"%s\", or out of range (0-%d).\n", ext, opt, s, max)
+			}
+			if rest != "" && rest[0] != ':' {
+				return nil, Errorf("%s: Argument to \"--%s\" has unexpected characters near \"%s\".\n", ext, opt, rest)
+			}
+		}
+		vals = append(vals, v)
+		if rest == "" {
+			return vals, nil
+		}
+		s = rest[1:]
+	}
+}
+
+// --- x6 option ids -------------------------------------------------------
+
+// X6Entry is one entry of a libxtables x6 option table. Unlike Option it
+// carries the entry's id: aliases ("sport" / "source-port") share an id,
+// and libxtables maps every name to its id and then uses the FIRST entry
+// with that id for the checks and their messages (so "--sport 1 --sport 2"
+// reports "--source-port", and "! --ttl 5" is accepted because "--ttl-eq",
+// the first entry of its id, may be inverted).
+type X6Entry struct {
+	Name  string
+	ID    uint
+	Arg   bool
+	Flags OptFlag // OptInvert, OptMulti, OptMand
+	Excl  uint32  // ids it excludes (may include its own: once only)
+	Also  uint32  // ids it requires
+}
+
+// X6Table is an extension's x6 option table, for extensions with aliases.
+// Its Options give every name OptInvert|OptMulti so that the generic checks
+// pass, and the extension calls Parse and Final itself.
+type X6Table struct {
+	Ext     string
+	Entries []X6Entry
+}
+
+// Options is the option list for Def.Options.
+func (t *X6Table) Options() []Option {
+	out := make([]Option, len(t.Entries))
+	for i, e := range t.Entries {
+		out[i] = Option{Name: e.Name, Arg: e.Arg, Flags: OptInvert | OptMulti}
+	}
+	return out
+}
+
+// Lookup returns the entry libxtables uses for the option called name.
+func (t *X6Table) Lookup(name string) *X6Entry {
+	for i := range t.Entries {
+		if t.Entries[i].Name == name {
+			return t.byID(t.Entries[i].ID)
+		}
+	}
+	return nil
+}
+
+func (t *X6Table) byID(id uint) *X6Entry {
+	for i := range t.Entries {
+		if t.Entries[i].ID == id {
+			return &t.Entries[i]
+		}
+	}
+	return nil
+}
+
+// Parse is xtables_option_parse's checks for option name; it returns the
+// entry in effect. The caller records the id in its flags (1<<e.ID) once
+// its own parsing succeeded.
+func (t *X6Table) Parse(name string, invert bool, xflags uint32) (*X6Entry, error) {
+	e := t.Lookup(name)
+	if e == nil {
+		return nil, OtherErrorf("Extension does not know option %s", name)
+	}
+	bit := uint32(1) << e.ID
+	if (e.Flags&OptMulti == 0 || e.Excl&bit != 0) && xflags&bit != 0 {
+		return nil, Errorf("%s: option \"--%s\" can only be used once.\n", t.Ext, e.Name)
+	}
+	if invert && e.Flags&OptInvert == 0 {
+		return nil, Errorf("%s: option \"--%s\" cannot be inverted.\n", t.Ext, e.Name)
+	}
+	return e, nil
+}
+
+// Final is xtables_options_fcheck: mandatory, "also requires" and
+// "cannot be used together with" checks, in table order.
+func (t *X6Table) Final(xflags uint32) error {
+	for i := range t.Entries {
+		e := &t.Entries[i]
+		ef := uint32(1) << e.ID
+		if e.Flags&OptMand != 0 && xflags&ef == 0 {
+			return Errorf("%s: option \"--%s\" must be specified\n", t.Ext, e.Name)
+		}
+		if xflags&ef == 0 {
+			continue
+		}
+		for id := uint(0); id < 32; id++ {
+			if id == e.ID {
+				continue
+			}
+			other := t.byID(id)
+			if other == nil {
+				continue
+			}
+			of := uint32(1) << id
+			if e.Also&of != 0 && xflags&of == 0 {
+				return Errorf("%s: option \"--%s\" also requires \"--%s\".\n", t.Ext, e.Name, other.Name)
+			}
+			if e.Excl&of != 0 && xflags&(ef|of) == ef|of {
+				return Errorf("%s: option \"--%s\" cannot be used together with \"--%s\".\n", t.Ext, e.Name, other.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// StrCaseEqual is strcasecmp(a, b) == 0 in the C locale: ASCII letters
+// only fold (strings.EqualFold would also fold e.g. U+017F to 's').
+func StrCaseEqual(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if x >= 'A' && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if y >= 'A' && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }

@@ -163,6 +163,13 @@ type StoreSaver interface {
 	StoreSave(b *strings.Builder, c *Ctx)
 }
 
+// KernelNamer is implemented by alias targets whose kernel name (shown in
+// the -L target column) differs from the name saved after -j (NOTRACK is
+// CT revision 2 with an alias flag).
+type KernelNamer interface {
+	KernelName() string
+}
+
 // Equaler lets -D and -C compare instances when the printed form is not
 // enough (by default rules compare by their saved text).
 type Equaler interface {
@@ -177,6 +184,10 @@ type Ctx struct {
 	ProtoInv bool
 	Hooks    HookMask // hooks the chain is reachable from (checks only)
 	Chain    string
+
+	// Matches are the rule's matches, in order (checks only: a target's
+	// checkentry may look at them, as xt_TCPMSS looks for a SYN match).
+	Matches []*Instance
 
 	// Warn receives warnings an extension prints to stderr while parsing
 	// (as the C extensions do with fprintf); nil drops them.

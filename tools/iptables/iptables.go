@@ -133,11 +133,11 @@ func Main(args []string, env *Env) int {
 	return 0
 }
 
-// getopt is a small getopt_long for the save/restore tools' own options.
+// toolOpt is one long option of the save/restore tools' own getopt_long.
 type toolOpt struct {
 	long   string
 	short  byte
-	hasArg int
+	hasArg int // 0 none, 1 required, 2 optional
 }
 
 type toolArg struct {
@@ -146,10 +146,14 @@ type toolArg struct {
 	has bool
 }
 
-func toolGetopt(args []string, shorts string, longs []toolOpt) (opts []toolArg, rest []string, bad bool) {
+// toolGetopt is getopt_long as glibc runs it for iptables-save and
+// iptables-restore, messages included (they go to stderr as "PROG: ...").
+// takeNext lists options whose handler takes the following word when it
+// does not start with '-' or '!' (iptables' xs_has_arg, for -w and -W).
+func toolGetopt(prog string, args []string, shorts string, longs []toolOpt, takeNext string, stderr io.Writer) (opts []toolArg, rest []string, bad bool) {
 	hasArg := func(c byte) int {
 		i := strings.IndexByte(shorts, c)
-		if i < 0 {
+		if i < 0 || c == ':' {
 			return -1
 		}
 		n := 0
@@ -158,10 +162,14 @@ func toolGetopt(args []string, shorts string, longs []toolOpt) (opts []toolArg, 
 		}
 		return n
 	}
+	xsHasArg := func(i int) bool {
+		return i < len(args) && !strings.HasPrefix(args[i], "-") && !strings.HasPrefix(args[i], "!")
+	}
+	var nonopts []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
-			rest = append(rest, args[i+1:]...)
+			nonopts = append(nonopts, args[i+1:]...)
 			break
 		}
 		if strings.HasPrefix(a, "--") {
@@ -170,30 +178,43 @@ func toolGetopt(args []string, shorts string, longs []toolOpt) (opts []toolArg, 
 				name, val, eq = name[:j], name[j+1:], true
 			}
 			var found *toolOpt
+			var cands []string
 			for k := range longs {
 				if longs[k].long == name {
-					found = &longs[k]
+					found, cands = &longs[k], nil
 					break
 				}
 				if strings.HasPrefix(longs[k].long, name) && name != "" {
-					if found != nil {
-						return nil, nil, true
+					cands = append(cands, "'--"+longs[k].long+"'")
+					if found == nil {
+						found = &longs[k]
 					}
-					found = &longs[k]
 				}
 			}
+			if len(cands) > 1 {
+				fmt.Fprintf(stderr, "%s: option '%s' is ambiguous; possibilities: %s\n", prog, "--"+name, strings.Join(cands, " "))
+				return nil, nil, true
+			}
 			if found == nil {
+				fmt.Fprintf(stderr, "%s: unrecognized option '%s'\n", prog, a)
 				return nil, nil, true
 			}
 			switch found.hasArg {
 			case 0:
 				if eq {
+					fmt.Fprintf(stderr, "%s: option '--%s' doesn't allow an argument\n", prog, found.long)
 					return nil, nil, true
 				}
-				opts = append(opts, toolArg{c: found.short})
+				ta := toolArg{c: found.short}
+				if strings.IndexByte(takeNext, found.short) >= 0 && xsHasArg(i+1) {
+					i++
+					ta.arg, ta.has = args[i], true
+				}
+				opts = append(opts, ta)
 			case 1:
 				if !eq {
 					if i+1 >= len(args) {
+						fmt.Fprintf(stderr, "%s: option '--%s' requires an argument\n", prog, found.long)
 						return nil, nil, true
 					}
 					i++
@@ -206,16 +227,22 @@ func toolGetopt(args []string, shorts string, longs []toolOpt) (opts []toolArg, 
 			continue
 		}
 		if len(a) < 2 || a[0] != '-' {
-			rest = append(rest, a)
+			nonopts = append(nonopts, a)
 			continue
 		}
 		for j := 1; j < len(a); j++ {
 			c := a[j]
 			switch hasArg(c) {
 			case -1:
+				fmt.Fprintf(stderr, "%s: invalid option -- '%c'\n", prog, c)
 				return nil, nil, true
 			case 0:
-				opts = append(opts, toolArg{c: c})
+				ta := toolArg{c: c}
+				if j == len(a)-1 && strings.IndexByte(takeNext, c) >= 0 && xsHasArg(i+1) {
+					i++
+					ta.arg, ta.has = args[i], true
+				}
+				opts = append(opts, ta)
 			case 1:
 				if j+1 < len(a) {
 					opts = append(opts, toolArg{c, a[j+1:], true})
@@ -223,6 +250,7 @@ func toolGetopt(args []string, shorts string, longs []toolOpt) (opts []toolArg, 
 					i++
 					opts = append(opts, toolArg{c, args[i], true})
 				} else {
+					fmt.Fprintf(stderr, "%s: option requires an argument -- '%c'\n", prog, c)
 					return nil, nil, true
 				}
 				j = len(a)
@@ -236,16 +264,16 @@ func toolGetopt(args []string, shorts string, longs []toolOpt) (opts []toolArg, 
 			}
 		}
 	}
-	return opts, rest, false
+	return opts, nonopts, false
 }
 
 // SaveMain runs "iptables-save ARGS...".
 func SaveMain(args []string, env *Env) int {
 	const prog = "iptables-save"
-	opts, rest, bad := toolGetopt(args, "bcdt:M:f:V", []toolOpt{
+	opts, rest, bad := toolGetopt(prog, args, "bcdt:M:f:V", []toolOpt{
 		{"counters", 'c', 0}, {"dump", 'd', 0}, {"table", 't', 1}, {"modprobe", 'M', 1},
 		{"file", 'f', 1}, {"version", 'V', 0},
-	})
+	}, "", env.Stderr)
 	if bad {
 		fmt.Fprintf(env.Stderr, "Look at manual page `%s.8' for more information.\n", prog)
 		return 1
@@ -329,15 +357,16 @@ func errText(err error) string {
 // RestoreMain runs "iptables-restore ARGS... [FILE]".
 func RestoreMain(args []string, env *Env) int {
 	const prog = "iptables-restore"
-	opts, rest, bad := toolGetopt(args, "bcvVthnw::W::M:T:", []toolOpt{
+	opts, rest, bad := toolGetopt(prog, args, "bcvVthnwWM:T:", []toolOpt{
 		{"counters", 'c', 0}, {"verbose", 'v', 0}, {"version", 'V', 0}, {"test", 't', 0},
 		{"help", 'h', 0}, {"noflush", 'n', 0}, {"modprobe", 'M', 1}, {"table", 'T', 1},
 		{"wait", 'w', 2}, {"wait-interval", 'W', 2},
-	})
+	}, "wW", env.Stderr)
 	if bad {
 		fmt.Fprintf(env.Stderr, "Try `%s -h' for more information.\n", prog)
 		return 1
 	}
+
 	var o rules.RestoreOptions
 	o.Prog = prog
 	o.Warn = func(m string) { fmt.Fprintln(env.Stderr, m) }
@@ -366,9 +395,32 @@ func RestoreMain(args []string, env *Env) int {
 		case 'w':
 			wait = -1
 			if a.has {
-				fmt.Sscanf(a.arg, "%d", &wait)
+				if _, err := fmt.Sscanf(a.arg, "%d", &wait); err != nil {
+					text, st := rules.FormatToolError(prog, xt.Errorf("wait seconds not numeric"), 0)
+					io.WriteString(env.Stderr, text)
+					return st
+				}
 			}
 		case 'W':
+			// parse_wait_interval: the value is only checked, then ignored.
+			var msg string
+			var usec uint64
+			switch {
+			case !a.has:
+				msg = "wait interval value required"
+			default:
+				if _, err := fmt.Sscanf(a.arg, "%d", &usec); err != nil {
+					msg = "wait interval not numeric"
+				} else if usec > 999999 {
+					msg = fmt.Sprintf("too long usec wait %d > 999999 usec", usec)
+				}
+			}
+			if msg != "" {
+				text, st := rules.FormatToolError(prog, xt.Errorf("%s", msg), 0)
+				io.WriteString(env.Stderr, text)
+				return st
+			}
+			fmt.Fprintln(env.Stderr, "Ignoring deprecated --wait-interval option.")
 			waitInterval = true
 		}
 	}

@@ -66,7 +66,7 @@ func TestRefusedCommandChangesNothing(t *testing.T) {
 	bad := [][]string{
 		{"-A", "a", "-j", "a"},                    // loop: kernel ELOOP
 		{"-A", "INPUT", "-p", "udp", "-m", "tcp"}, // tcp without -p tcp: kernel EINVAL
-		{"-X", "a"},                               // referenced
+		{"-X", "a"}, // referenced
 		{"-D", "INPUT", "5"},
 		{"-A", "INPUT", "--bogus"},
 		{"-P", "a", "DROP"},
