@@ -47,7 +47,7 @@ func TestKernelLOGLines(t *testing.T) {
 	}
 	b.MustRun(t, "iptables-legacy", "-t", "mangle", "-A", "OUTPUT", "-p", "icmp", "--icmp-type", "3", "-j", "MARK", "--set-mark", "0x2a")
 	pcap := t.TempDir() + "/b.pcap"
-	dump := exec.Command("ip", "netns", "exec", b.Name, "tcpdump", "-U", "-n", "-i", "vb", "-w", pcap, "ip")
+	dump := exec.Command("ip", "netns", "exec", b.Name, "tcpdump", "--immediate-mode", "-Z", "root", "-U", "-n", "-i", "vb", "-w", pcap, "ip")
 	if err := dump.Start(); err != nil {
 		t.Fatal(err)
 	}
