@@ -128,14 +128,41 @@ func Compile(rs *rules.Ruleset) (*Snapshot, error) {
 		s.tables[t.Name] = ct
 	}
 	s.counters = make([]counterPair, ncounters)
+	needCT := needsConntrack(rs)
 	for h := xt.Hook(0); h < xt.NumHooks; h++ {
 		for _, name := range hookTables[h] {
+			if name == "nat" && !needCT {
+				// Checked against the kernel: with no rule that needs
+				// conntrack, packets have no conntrack entry and the
+				// nat hooks never run the nat table.
+				continue
+			}
 			if ct := s.tables[name]; ct != nil && ct.hookEntry[h] >= 0 {
 				s.byHook[h] = append(s.byHook[h], ct)
 			}
 		}
 	}
 	return s, nil
+}
+
+// needsConntrack reports whether any rule of any table enables connection
+// tracking (see xt.Def.Conntrack).
+func needsConntrack(rs *rules.Ruleset) bool {
+	for _, t := range rs.Tables {
+		for _, c := range t.Chains {
+			for _, r := range c.Rules {
+				for _, m := range r.Matches {
+					if m.Def.Conntrack {
+						return true
+					}
+				}
+				if r.Target != nil && r.Target.Def.Conntrack {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 func compileTable(t *rules.Table, base int) (*ctable, int, error) {

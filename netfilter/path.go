@@ -46,7 +46,9 @@ func (s *Stack) Receive(p *xt.Pkt, in string, mac []byte) Outcome {
 	snap := s.Engine.Snapshot()
 	p.InIface, p.OutIface, p.MAC = in, "", mac
 	if ifc := s.Host.Iface(in); ifc != nil {
-		p.InEther = ifc.LinkType == "ether" || ifc.LinkType == "loopback"
+		// lo has a 14-byte header but is not Ethernet (ARPHRD_LOOPBACK):
+		// the mac match never matches there and LOG prints raw MAC=.
+		p.InEther = ifc.LinkType == "ether"
 		p.InHardHeaderLen = 14
 		if ifc.LinkType == "none" {
 			p.InHardHeaderLen = 0

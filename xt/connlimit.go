@@ -10,9 +10,10 @@ import (
 // (libxt_connlimit revision 1, struct xt_connlimit_info).
 
 var connlimitMatch = Def{
-	Name:     "connlimit",
-	Kind:     KindMatch,
-	Revision: 1,
+	Conntrack: true,
+	Name:      "connlimit",
+	Kind:      KindMatch,
+	Revision:  1,
 	Options: []Option{
 		{Name: "connlimit-upto", Arg: true, Flags: OptInvert},
 		{Name: "connlimit-above", Arg: true, Flags: OptInvert},

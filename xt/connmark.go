@@ -6,9 +6,10 @@ import "strings"
 // struct xt_connmark_mtinfo1).
 
 var connmarkMatch = Def{
-	Name:     "connmark",
-	Kind:     KindMatch,
-	Revision: 1,
+	Conntrack: true,
+	Name:      "connmark",
+	Kind:      KindMatch,
+	Revision:  1,
 	Options: []Option{
 		{Name: "mark", Arg: true, Flags: OptInvert | OptMand},
 	},

@@ -16,9 +16,10 @@ import (
 // XT_CONNTRACK_STATE_ALIAS set.
 
 var conntrackMatch = Def{
-	Name:     "conntrack",
-	Kind:     KindMatch,
-	Revision: 3,
+	Conntrack: true,
+	Name:      "conntrack",
+	Kind:      KindMatch,
+	Revision:  3,
 	Options: []Option{
 		{Name: "ctstate", Arg: true, Flags: OptInvert},
 		{Name: "ctproto", Arg: true, Flags: OptInvert},

@@ -42,6 +42,27 @@ type Pkt struct {
 	Sock *Sock
 	// Env gives matches the host-side facts they need.
 	Env *Env
+	// Scratch is a buffer targets may use to build lines (LOG); the
+	// caller keeps it across packets so that logging does not allocate.
+	Scratch []byte
+}
+
+// SetTOS rewrites the IPv4 TOS byte as the kernel's ipv4_change_dsfield
+// does: the new byte is (tos & mask) | value, and the header checksum is
+// adjusted incrementally, with the kernel's carry handling.
+func (p *Pkt) SetTOS(mask, value uint8) {
+	b := p.B
+	check := uint32(b[10])<<8 | uint32(b[11])
+	ds := b[1]&mask | value
+	check += uint32(b[1])
+	if (check+1)>>16 != 0 {
+		check = (check + 1) & 0xFFFF
+	}
+	check -= uint32(ds)
+	check += check >> 16
+	b[10], b[11] = byte(check>>8), byte(check)
+	b[1] = ds
+	p.TOS = ds
 }
 
 // Sock is what a locally generated packet knows of its socket.

@@ -8,9 +8,10 @@ import "strings"
 // print it back as "-m state --state ..." / "state ...".
 
 var stateMatch = Def{
-	Name:     "state",
-	Kind:     KindMatch,
-	Revision: 3,
+	Conntrack: true,
+	Name:      "state",
+	Kind:      KindMatch,
+	Revision:  3,
 	Options: []Option{
 		{Name: "state", Arg: true, Flags: OptInvert | OptMand},
 	},

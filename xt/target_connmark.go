@@ -46,10 +46,11 @@ var connmarkX6 = X6Table{Ext: "CONNMARK", Entries: []X6Entry{
 }}
 
 var connmarkTarget = Def{
-	Name:     "CONNMARK",
-	Kind:     KindTarget,
-	Revision: 2,
-	Options:  connmarkX6.Options(),
+	Conntrack: true,
+	Name:      "CONNMARK",
+	Kind:      KindTarget,
+	Revision:  2,
+	Options:   connmarkX6.Options(),
 	New: func() Ext {
 		return &ConnmarkTarget{CtMask: 0xFFFFFFFF, NfMask: 0xFFFFFFFF}
 	},

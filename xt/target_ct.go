@@ -10,9 +10,10 @@ import (
 // (libxt_CT revision 2, struct xt_ct_target_info_v1). Raw table only.
 
 var ctTarget = Def{
-	Name:     "CT",
-	Kind:     KindTarget,
-	Revision: 2,
+	Conntrack: true,
+	Name:      "CT",
+	Kind:      KindTarget,
+	Revision:  2,
 	Options: []Option{
 		{Name: "notrack"},
 		{Name: "helper", Arg: true},
@@ -246,9 +247,10 @@ func (t *CT) Check(c *Ctx) error {
 // target "CT" and " NOTRACK".
 
 var notrackTarget = Def{
-	Name:     "NOTRACK",
-	Kind:     KindTarget,
-	Revision: 2,
-	New:      func() Ext { return &CT{Flags: CTNotrack | CTNotrackAlias} },
-	Table:    "raw",
+	Conntrack: true,
+	Name:      "NOTRACK",
+	Kind:      KindTarget,
+	Revision:  2,
+	New:       func() Ext { return &CT{Flags: CTNotrack | CTNotrackAlias} },
+	Table:     "raw",
 }

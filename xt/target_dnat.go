@@ -9,10 +9,11 @@ import "strings"
 // in the nat table only, from PREROUTING and OUTPUT.
 
 var dnatTarget = Def{
-	Name:     "DNAT",
-	Kind:     KindTarget,
-	Family:   FamilyIPv4,
-	Revision: 2,
+	Conntrack: true,
+	Name:      "DNAT",
+	Kind:      KindTarget,
+	Family:    FamilyIPv4,
+	Revision:  2,
 	Options: []Option{
 		{Name: "to-destination", Arg: true, Flags: OptMand},
 		{Name: "random"},

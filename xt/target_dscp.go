@@ -67,3 +67,12 @@ func (d *DSCPTarget) Save(b *strings.Builder, c *Ctx) {
 func (d *DSCPTarget) Print(b *strings.Builder, c *Ctx, numeric bool) {
 	fmt.Fprintf(b, " DSCP set 0x%02x", d.DSCP)
 }
+
+// Target is dscp_tg: the DSCP bits replaced, the ECN bits kept, only when
+// the DSCP changes.
+func (d *DSCPTarget) Target(p *Pkt) Verdict {
+	if p.B[1]>>2 != d.DSCP {
+		p.SetTOS(0x03, d.DSCP<<2)
+	}
+	return VerdictContinue
+}

@@ -3,6 +3,8 @@ package xt
 import (
 	"fmt"
 	"strings"
+
+	"github.com/nfgo/nfgo/logline"
 )
 
 // LOG: -j LOG [--log-level L] [--log-prefix P] [--log-tcp-sequence]
@@ -184,4 +186,23 @@ func (l *Log) Check(c *Ctx) error {
 		return EINVAL("xt_LOG: level %d invalid", l.Level)
 	}
 	return nil
+}
+
+// Target is xt_LOG's log_tg: the kernel's syslog line for the packet, then
+// the next rule (XT_CONTINUE).
+func (l *Log) Target(p *Pkt) Verdict {
+	if p.Events == nil {
+		return VerdictContinue
+	}
+	lp := logline.Packet{
+		Prefix: l.Prefix, In: p.InIface, Out: p.OutIface,
+		MAC: p.MAC, HardHeaderLen: p.InHardHeaderLen, MACEther: p.InEther,
+		IP: p.B, Mark: p.Mark, Flags: l.LogFlags & LogMask,
+	}
+	if p.Sock != nil {
+		lp.HasUID, lp.UID, lp.GID = true, p.Sock.UID, p.Sock.GID
+	}
+	p.Scratch = logline.Append(p.Scratch[:0], &lp)
+	p.Events.Log(p, l.Level, p.Scratch)
+	return VerdictContinue
 }

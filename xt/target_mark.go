@@ -89,3 +89,9 @@ func (m *MarkTarget) Print(b *strings.Builder, c *Ctx, numeric bool) {
 		fmt.Fprintf(b, " MARK xset 0x%x/0x%x", m.Mark, m.Mask)
 	}
 }
+
+// Target is xt_MARK's mark_tg: mark = (mark & ^mask) ^ value.
+func (m *MarkTarget) Target(p *Pkt) Verdict {
+	p.Mark = p.Mark&^m.Mask ^ m.Mark
+	return VerdictContinue
+}

@@ -10,9 +10,10 @@ import "strings"
 // reads back as "a-b/0", as in iptables.
 
 var masqueradeTarget = Def{
-	Name:   "MASQUERADE",
-	Kind:   KindTarget,
-	Family: FamilyIPv4,
+	Conntrack: true,
+	Name:      "MASQUERADE",
+	Kind:      KindTarget,
+	Family:    FamilyIPv4,
 	Options: []Option{
 		{Name: "to-ports", Arg: true},
 		{Name: "random"},

@@ -11,9 +11,10 @@ import (
 // table only (all four nat hooks).
 
 var netmapTarget = Def{
-	Name:   "NETMAP",
-	Kind:   KindTarget,
-	Family: FamilyIPv4,
+	Conntrack: true,
+	Name:      "NETMAP",
+	Kind:      KindTarget,
+	Family:    FamilyIPv4,
 	Options: []Option{
 		{Name: "to", Arg: true, Flags: OptMand},
 	},

@@ -7,9 +7,10 @@ import "strings"
 // allows it in the nat table only, from PREROUTING and OUTPUT.
 
 var redirectTarget = Def{
-	Name:   "REDIRECT",
-	Kind:   KindTarget,
-	Family: FamilyIPv4,
+	Conntrack: true,
+	Name:      "REDIRECT",
+	Kind:      KindTarget,
+	Family:    FamilyIPv4,
 	Options: []Option{
 		{Name: "to-ports", Arg: true},
 		{Name: "random"},

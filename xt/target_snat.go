@@ -8,9 +8,10 @@ import "strings"
 // only, from POSTROUTING and INPUT.
 
 var snatTarget = Def{
-	Name:   "SNAT",
-	Kind:   KindTarget,
-	Family: FamilyIPv4,
+	Conntrack: true,
+	Name:      "SNAT",
+	Kind:      KindTarget,
+	Family:    FamilyIPv4,
 	Options: []Option{
 		{Name: "to-source", Arg: true, Flags: OptMand},
 		{Name: "random"},

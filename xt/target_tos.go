@@ -96,3 +96,14 @@ func (t *TOSTarget) Print(b *strings.Builder, c *Ctx, numeric bool) {
 		fmt.Fprintf(b, " TOS set 0x%02x/0x%02x", t.TOSValue, t.TOSMask)
 	}
 }
+
+// Target is xt_DSCP.c's tos_tg: tos = (tos & ^mask) ^ value, rewritten
+// only when it changes.
+func (t *TOSTarget) Target(p *Pkt) Verdict {
+	orig := p.B[1]
+	nv := orig&^t.TOSMask ^ t.TOSValue
+	if orig != nv {
+		p.SetTOS(0, nv)
+	}
+	return VerdictContinue
+}

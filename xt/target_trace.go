@@ -22,3 +22,10 @@ func (t *Trace) Final(c *Ctx) error { return nil }
 func (t *Trace) Save(b *strings.Builder, c *Ctx) {}
 
 func (t *Trace) Print(b *strings.Builder, c *Ctx, numeric bool) {}
+
+// Target is xt_TRACE: mark the packet for tracing (skb->nf_trace); every
+// rule it matches from here on is reported.
+func (t *Trace) Target(p *Pkt) Verdict {
+	p.Trace = true
+	return VerdictContinue
+}

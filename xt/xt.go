@@ -133,6 +133,11 @@ type Def struct {
 	Table    string   // the only table allowed, "" = any
 	Hooks    HookMask // hooks allowed, 0 = any
 	NoRepeat bool     // the x6 framework's default: options once only (unused)
+	// Conntrack: the kernel module takes a reference on connection
+	// tracking for the namespace (nf_ct_netns_get). Without any such rule
+	// no packet has a conntrack entry, and the nat table, whose chains
+	// only see a connection's first packet, is never traversed.
+	Conntrack bool
 }
 
 // Ext is one instance of an extension inside a rule.
