@@ -24,6 +24,9 @@ type HookStep struct {
 
 // Outcome is what the host did with a packet.
 type Outcome struct {
+	// Emitted are the packets the host generated in reaction (REJECT
+	// replies), each with what OUTPUT and POSTROUTING did with it.
+	Emitted  []Emitted
 	Steps    [xt.NumHooks + 1]HookStep
 	NSteps   int
 	Verdict  xt.Verdict // the verdict that ended the path (ACCEPT if delivered or sent)
@@ -31,6 +34,12 @@ type Outcome struct {
 	Sent     bool       // left through OutIface (passed POSTROUTING)
 	OutIface string
 	Drop     string // why it was dropped outside the rules ("no route", "forwarding disabled", "ttl exceeded", "malformed")
+}
+
+// Emitted is one generated packet.
+type Emitted struct {
+	Packet  []byte
+	Outcome *Outcome
 }
 
 func (o *Outcome) add(h xt.Hook, r Result) {
@@ -56,6 +65,9 @@ func (s *Stack) Receive(p *xt.Pkt, in string, mac []byte) Outcome {
 	}
 	r := snap.Hook(xt.HookPreRouting, p)
 	o.add(xt.HookPreRouting, r)
+	if len(p.Replies) > 0 {
+		s.sendReplies(p, &o)
+	}
 	if r.Verdict != xt.VerdictAccept {
 		o.Verdict = r.Verdict
 		return o
@@ -64,6 +76,9 @@ func (s *Stack) Receive(p *xt.Pkt, in string, mac []byte) Outcome {
 	if s.Host.IsLocal(dst) || s.Host.IsBroadcast(dst) || dst.IsMulticast() {
 		r = snap.Hook(xt.HookLocalIn, p)
 		o.add(xt.HookLocalIn, r)
+		if len(p.Replies) > 0 {
+			s.sendReplies(p, &o)
+		}
 		o.Verdict = r.Verdict
 		o.Local = r.Verdict == xt.VerdictAccept
 		return o
@@ -85,6 +100,9 @@ func (s *Stack) Receive(p *xt.Pkt, in string, mac []byte) Outcome {
 	p.OutIface = rt.Dev
 	r = snap.Hook(xt.HookForward, p)
 	o.add(xt.HookForward, r)
+	if len(p.Replies) > 0 {
+		s.sendReplies(p, &o)
+	}
 	if r.Verdict != xt.VerdictAccept {
 		o.Verdict = r.Verdict
 		return o
@@ -93,6 +111,9 @@ func (s *Stack) Receive(p *xt.Pkt, in string, mac []byte) Outcome {
 	// both devices.
 	r = snap.Hook(xt.HookPostRouting, p)
 	o.add(xt.HookPostRouting, r)
+	if len(p.Replies) > 0 {
+		s.sendReplies(p, &o)
+	}
 	o.Verdict = r.Verdict
 	if r.Verdict == xt.VerdictAccept {
 		o.Sent, o.OutIface = true, rt.Dev
@@ -118,17 +139,37 @@ func (s *Stack) Send(p *xt.Pkt) Outcome {
 	p.OutIface = out
 	r := snap.Hook(xt.HookLocalOut, p)
 	o.add(xt.HookLocalOut, r)
+	if len(p.Replies) > 0 {
+		s.sendReplies(p, &o)
+	}
 	if r.Verdict != xt.VerdictAccept {
 		o.Verdict = r.Verdict
 		return o
 	}
 	r = snap.Hook(xt.HookPostRouting, p)
 	o.add(xt.HookPostRouting, r)
+	if len(p.Replies) > 0 {
+		s.sendReplies(p, &o)
+	}
 	o.Verdict = r.Verdict
 	if r.Verdict == xt.VerdictAccept {
 		o.Sent, o.OutIface = true, out
 	}
 	return o
+}
+
+// sendReplies runs the packets a target generated (REJECT) through
+// OUTPUT and POSTROUTING, recording them in o.
+func (s *Stack) sendReplies(p *xt.Pkt, o *Outcome) {
+	for _, b := range p.Replies {
+		q := &xt.Pkt{Events: p.Events, Explain: p.Explain, Env: p.Env, Time: p.Time}
+		if q.Decode(b) != nil {
+			continue
+		}
+		so := s.Send(q)
+		o.Emitted = append(o.Emitted, Emitted{Packet: q.B, Outcome: &so})
+	}
+	p.Replies = p.Replies[:0]
 }
 
 func addr4(a uint32) netip.Addr {

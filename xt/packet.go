@@ -45,6 +45,11 @@ type Pkt struct {
 	// Scratch is a buffer targets may use to build lines (LOG); the
 	// caller keeps it across packets so that logging does not allocate.
 	Scratch []byte
+	// Replies are packets the host generates in reaction to this one
+	// (REJECT's ICMP error or TCP RST). The stack sends them out through
+	// OUTPUT and POSTROUTING, as the kernel's ip_local_out does from
+	// inside the target.
+	Replies [][]byte
 }
 
 // SetTOS rewrites the IPv4 TOS byte as the kernel's ipv4_change_dsfield
