@@ -274,3 +274,31 @@ func (h *Host) Lookup(dst netip.Addr) (Route, bool) {
 	}
 	return Route{}, false
 }
+
+// IsLocalOn reports whether a is an address of the named interface.
+func (h *Host) IsLocalOn(a netip.Addr, dev string) bool {
+	if i := h.Iface(dev); i != nil {
+		for _, ad := range i.Addrs {
+			if ad.IP == a {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// SourceFor is the source address the host uses towards dst: the route's
+// preferred source, else the primary address of the route's device.
+func (h *Host) SourceFor(dst netip.Addr) (netip.Addr, bool) {
+	r, ok := h.Lookup(dst)
+	if !ok {
+		return netip.Addr{}, false
+	}
+	if r.PrefSrc.IsValid() {
+		return r.PrefSrc, true
+	}
+	if i := h.Iface(r.Dev); i != nil {
+		return i.Primary()
+	}
+	return netip.Addr{}, false
+}

@@ -238,7 +238,7 @@ func RunNfgo(t *testing.T, tp *Topo, sc *Scenario, frames []frame) Outcome {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := &netfilter.Stack{Engine: eng, Host: h}
+	st := &netfilter.Stack{Engine: eng, Host: h, Env: netfilter.NewEnv(h, nil)}
 	var o Outcome
 	sk := &sink{o: &o}
 	routerMAC := map[string]bool{tp.MACr0: true, tp.MACr1: true}

@@ -14,6 +14,58 @@ import (
 type Stack struct {
 	Engine *Engine
 	Host   *host.Host
+	// Env is given to packets that have none; NewEnv builds one from Host.
+	Env *xt.Env
+}
+
+// NewEnv is the packet environment of a host: address types and source
+// address selection from its addresses and routes. rnd supplies
+// randomness (statistic); nil gives a fixed sequence.
+func NewEnv(h *host.Host, rnd func() uint32) *xt.Env {
+	if rnd == nil {
+		var x uint32 = 2463534242
+		rnd = func() uint32 { // xorshift: deterministic
+			x ^= x << 13
+			x ^= x >> 17
+			x ^= x << 5
+			return x
+		}
+	}
+	return &xt.Env{
+		Rand: rnd,
+		AddrType: func(a uint32, dev string) uint8 {
+			ad := addr4(a)
+			switch {
+			case h.IsLocal(ad):
+				if dev != "" && !h.IsLocalOn(ad, dev) {
+					return 1 // RTN_UNICAST from that device's point of view
+				}
+				return 2 // RTN_LOCAL
+			case h.IsBroadcast(ad):
+				return 3 // RTN_BROADCAST
+			}
+			if r, ok := h.Lookup(ad); ok {
+				switch r.Type {
+				case "blackhole":
+					return 6
+				case "unreachable":
+					return 7
+				case "prohibit":
+					return 8
+				}
+				return 1
+			}
+			return 7 // no route: RTN_UNREACHABLE
+		},
+		RouteSrc: func(dst uint32) (uint32, bool) {
+			src, ok := h.SourceFor(addr4(dst))
+			if !ok {
+				return 0, false
+			}
+			b := src.As4()
+			return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]), true
+		},
+	}
 }
 
 // HookStep records one hook a packet went through.
@@ -52,6 +104,9 @@ func (o *Outcome) add(h xt.Hook, r Result) {
 // and POSTROUTING.
 func (s *Stack) Receive(p *xt.Pkt, in string, mac []byte) Outcome {
 	var o Outcome
+	if p.Env == nil {
+		p.Env = s.Env
+	}
 	snap := s.Engine.Snapshot()
 	p.InIface, p.OutIface, p.MAC = in, "", mac
 	if ifc := s.Host.Iface(in); ifc != nil {
@@ -124,6 +179,9 @@ func (s *Stack) Receive(p *xt.Pkt, in string, mac []byte) Outcome {
 // Send runs a locally generated packet through OUTPUT and POSTROUTING.
 func (s *Stack) Send(p *xt.Pkt) Outcome {
 	var o Outcome
+	if p.Env == nil {
+		p.Env = s.Env
+	}
 	snap := s.Engine.Snapshot()
 	p.InIface, p.MAC = "", nil
 	dst := addr4(p.Dst)

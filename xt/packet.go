@@ -86,6 +86,10 @@ type Env struct {
 	// RTN_BROADCAST=3, RTN_UNICAST=1, ...); dev limits the lookup to
 	// that device when non-empty (addrtype --limit-iface-in/out).
 	AddrType func(addr uint32, dev string) uint8
+	// RouteSrc is the source address the host would use to reach dst
+	// (the route's preferred source, else the output device's primary
+	// address): what icmp_send picks for errors about forwarded packets.
+	RouteSrc func(dst uint32) (src uint32, ok bool)
 	// TZMinutesWest is the kernel's sys_tz.tz_minuteswest, used by the
 	// time match without --kerneltz... (xt_time uses UTC unless
 	// --kerneltz).

@@ -237,7 +237,7 @@ func Main(args []string, env *Env) int {
 	if err != nil {
 		return fail(env, "%v", err)
 	}
-	st := &netfilter.Stack{Engine: eng, Host: h}
+	st := &netfilter.Stack{Engine: eng, Host: h, Env: netfilter.NewEnv(h, nil)}
 	tr := &tracer{w: env.Stdout, kernel: o.format == "kernel", host: h, rs: rs, hook: -1}
 	if o.pcapFile != "" {
 		return tr.runPcap(env, st, o)
