@@ -81,7 +81,29 @@ func FormatToolError(prog string, err error, line int) (string, int) {
 // tokenizeRestoreLine is add_param_to_argv: split on blanks, with double
 // quotes and backslash escapes inside quotes. A closing quote ends the
 // word at once.
-func tokenizeRestoreLine(s string) []string {
+func tokenizeRestoreLine(s string) []string { return appendRestoreWords(nil, s) }
+
+// appendRestoreWords appends the words of a restore line to out.
+func appendRestoreWords(out []string, s string) []string {
+	if strings.IndexByte(s, '"') < 0 {
+		// No quotes: the words are the blank-separated runs, taken as
+		// substrings of the line without copying.
+		start := -1
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c == ' ' || c == '\t' || c == '\n' {
+				if start >= 0 {
+					out = append(out, s[start:i])
+					start = -1
+				}
+			} else if start < 0 {
+				start = i
+			}
+		}
+		if start >= 0 {
+			out = append(out, s[start:])
+		}
+		return out
+	}
 	// Collect every word's bytes in one buffer and convert once; the
 	// words are then substrings of that one string.
 	buf := make([]byte, 0, len(s))
@@ -129,10 +151,9 @@ func tokenizeRestoreLine(s string) []string {
 		ends = append(ends, len(buf))
 	}
 	all := string(buf)
-	out := make([]string, len(ends))
 	prev := 0
-	for i, e := range ends {
-		out[i] = all[prev:e]
+	for _, e := range ends {
+		out = append(out, all[prev:e])
 		prev = e
 	}
 	return out
@@ -201,6 +222,8 @@ func Restore(rs *Ruleset, in io.Reader, o RestoreOptions, out io.Writer) ([]stri
 	inTable := false
 	curTable := ""
 	var work *Table // the table being built (a copy)
+	var argBuf []string // reused for each line's words
+	canon := &xt.Ctx{}
 	skipping := false
 	for {
 		raw, rerr := br.ReadString('\n')
@@ -339,7 +362,7 @@ func Restore(rs *Ruleset, in io.Reader, o RestoreOptions, out io.Writer) ([]stri
 			if err != nil {
 				return committed, fail(err, line)
 			}
-			args := []string{"-t", curTable}
+			args := append(argBuf[:0], "-t", curTable)
 			if !o.NoFlush {
 				for i := 0; i < o.Verbose; i++ {
 					args = append(args, "-v")
@@ -348,7 +371,8 @@ func Restore(rs *Ruleset, in io.Reader, o RestoreOptions, out io.Writer) ([]stri
 			if o.Counters && has {
 				args = append(args, "--set-counters", pcnt, bcnt)
 			}
-			args = append(args, tokenizeRestoreLine(rest)...)
+			args = appendRestoreWords(args, rest)
+			argBuf = args
 			p, err := ParseCommandWarn(args, rs.Family, true, "", o.Warn)
 			if err != nil {
 				if IsSkipLine(err) {
@@ -368,7 +392,9 @@ func Restore(rs *Ruleset, in io.Reader, o RestoreOptions, out io.Writer) ([]stri
 				r := *p.Rule
 				r.IP.Src, r.IP.SrcMask = p.Srcs[0].Addr, p.Srcs[0].Mask
 				r.IP.Dst, r.IP.DstMask = p.Dsts[0].Addr, p.Dsts[0].Mask
-				if strings.TrimSpace(rest) != "-A "+p.Chain+r.SaveText(ctxFor(rs.Family, curTable, &r)) {
+				canon.Family, canon.Table = rs.Family, curTable
+				canon.Proto, canon.ProtoInv = r.IP.Proto, r.IP.Inv&InvProto != 0
+				if strings.TrimSpace(rest) != "-A "+p.Chain+r.SaveText(canon) {
 					if err := CheckStorable(rs.Family, curTable, p.Chain, &r); err != nil {
 						return committed, fail(err, line)
 					}
