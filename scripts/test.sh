@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 FUZZTIME="${FUZZTIME:-15s}"
 go vet ./...
 go test -count=1 ./...
+# The scoreboards: upstream .t vectors per file, and the differential
+# comparison with the kernel per scenario (skipped without root).
+go test -count=1 -run 'TestConformance$' -v ./tools/iptables | grep -E '^\s+(file|iptables\.t|libip|libxt|TOTAL)' || true
+go test -count=1 -v ./difftest 2>&1 | sed -n '/differential scoreboard/,$p' | grep -v '^ok\|^PASS' || true
 # Every fuzz target, briefly (go test -fuzz takes one target per run).
 for pkg in $(go list ./...); do
   dir=$(go list -f '{{.Dir}}' "$pkg")
