@@ -115,3 +115,18 @@ func (n *NFLog) print(b *strings.Builder, pfx string) {
 func (n *NFLog) Save(b *strings.Builder, c *Ctx) { n.print(b, "--") }
 
 func (n *NFLog) Print(b *strings.Builder, c *Ctx, numeric bool) { n.print(b, "") }
+
+// NFLogger is implemented by event sinks that take NFLOG events (the
+// packet, the group and the prefix, as nfnetlink_log would deliver them).
+type NFLogger interface {
+	NFLog(p *Pkt, group uint16, prefix string)
+}
+
+// Target is xt_NFLOG's nflog_tg: hand the packet to the log group and go
+// on with the next rule.
+func (n *NFLog) Target(p *Pkt) Verdict {
+	if l, ok := p.Events.(NFLogger); ok {
+		l.NFLog(p, n.Group, n.Prefix)
+	}
+	return VerdictContinue
+}
