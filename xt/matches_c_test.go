@@ -5,41 +5,9 @@ import (
 	"testing"
 )
 
-// mcBuild parses words into an instance of d as the command line parser
-// does, then runs the final checks.
+// mcBuild is buildExt without a protocol.
 func mcBuild(d *Def, words ...string) (*Instance, *Ctx, error) {
-	in := NewInstance(d)
-	c := &Ctx{Family: FamilyIPv4, Table: "filter"}
-	next := 0
-	c.SetArgs(words, &next)
-	invert := false
-	for next < len(words) {
-		w := words[next]
-		next++
-		if w == "!" {
-			invert = true
-			continue
-		}
-		idx := -1
-		for i, o := range d.Options {
-			if "--"+o.Name == w {
-				idx = i
-			}
-		}
-		if idx < 0 {
-			return nil, nil, Errorf("unknown option %q", w)
-		}
-		arg, has := "", false
-		if d.Options[idx].Arg && next < len(words) {
-			arg, has = words[next], true
-			next++
-		}
-		if err := in.ParseOption(c, idx, arg, has, invert); err != nil {
-			return nil, nil, err
-		}
-		invert = false
-	}
-	return in, c, in.Final(c)
+	return buildExt(d, 0, words...)
 }
 
 // The expected texts are what iptables-legacy 1.8.9 prints for the same

@@ -5,41 +5,11 @@ import (
 	"testing"
 )
 
-// parseTargetA runs a target's options over args ("!" inverts the next
-// option) as the iptables command line would, then the final checks.
+// parseTargetA is buildExt for a target without a protocol.
 func parseTargetA(t *testing.T, d *Def, args []string) (*Instance, error) {
 	t.Helper()
-	in := NewInstance(d)
-	next := 0
-	c := NewCtx(args, &next)
-	invert := false
-	for next < len(args) {
-		a := args[next]
-		next++
-		if a == "!" {
-			invert = true
-			continue
-		}
-		idx := -1
-		for i := range d.Options {
-			if "--"+d.Options[i].Name == a {
-				idx = i
-			}
-		}
-		if idx < 0 {
-			t.Fatalf("%s: unknown option %q", d.Name, a)
-		}
-		arg, has := "", false
-		if d.Options[idx].Arg && next < len(args) {
-			arg, has = args[next], true
-			next++
-		}
-		if err := in.ParseOption(c, idx, arg, has, invert); err != nil {
-			return nil, err
-		}
-		invert = false
-	}
-	return in, in.Final(c)
+	in, _, err := buildExt(d, 0, args...)
+	return in, err
 }
 
 // The expected texts are what iptables-legacy 1.8.9 prints for the same

@@ -5,44 +5,11 @@ import (
 	"testing"
 )
 
-// parseTargetB runs a target's options over args ("!" inverts the next
-// option) with -p proto, as the iptables command line would, then the
-// final checks.
+// parseTargetB is buildExt for a target under -p proto.
 func parseTargetB(t *testing.T, d *Def, proto uint8, args []string) (*Instance, error) {
 	t.Helper()
-	in := NewInstance(d)
-	next := 0
-	c := NewCtx(args, &next)
-	c.Family = FamilyIPv4
-	c.Proto = proto
-	invert := false
-	for next < len(args) {
-		a := args[next]
-		next++
-		if a == "!" {
-			invert = true
-			continue
-		}
-		idx := -1
-		for i := range d.Options {
-			if "--"+d.Options[i].Name == a {
-				idx = i
-			}
-		}
-		if idx < 0 {
-			t.Fatalf("%s: unknown option %q", d.Name, a)
-		}
-		arg, has := "", false
-		if d.Options[idx].Arg && next < len(args) {
-			arg, has = args[next], true
-			next++
-		}
-		if err := in.ParseOption(c, idx, arg, has, invert); err != nil {
-			return nil, err
-		}
-		invert = false
-	}
-	return in, in.Final(c)
+	in, _, err := buildExt(d, proto, args...)
+	return in, err
 }
 
 // The expected texts are what iptables-legacy 1.8.9 prints for the same
