@@ -56,6 +56,14 @@ func appendIPv4(b []byte, ip []byte) []byte {
 	return appendU(b, uint64(ip[3]))
 }
 
+// appendIncomplete is the kernel's "INCOMPLETE [N bytes] " for a header
+// that is not all there.
+func appendIncomplete(b []byte, n int) []byte {
+	b = append(b, "INCOMPLETE ["...)
+	b = appendU(b, uint64(n))
+	return append(b, " bytes] "...)
+}
+
 func appendMAC(b []byte, m []byte) []byte {
 	for i := 0; i < 6; i++ {
 		if i > 0 {
@@ -186,9 +194,7 @@ func appendIPv4Packet(b []byte, p *Packet, ip []byte, inner bool) []byte {
 			break
 		}
 		if len(l4) < 8 {
-			b = append(b, "INCOMPLETE ["...)
-			b = appendU(b, uint64(len(l4)))
-			return append(b, " bytes] "...)
+			return appendIncomplete(b, len(l4))
 		}
 		b = append(b, "SPT="...)
 		b = appendU(b, uint64(binary.BigEndian.Uint16(l4[0:2])))
@@ -203,9 +209,7 @@ func appendIPv4Packet(b []byte, p *Packet, ip []byte, inner bool) []byte {
 			break
 		}
 		if len(l4) < 8 {
-			b = append(b, "INCOMPLETE ["...)
-			b = appendU(b, uint64(len(l4)))
-			b = append(b, " bytes] "...)
+			b = appendIncomplete(b, len(l4))
 			break
 		}
 		typ, code := l4[0], l4[1]
@@ -215,9 +219,7 @@ func appendIPv4Packet(b []byte, p *Packet, ip []byte, inner bool) []byte {
 		b = appendU(b, uint64(code))
 		b = append(b, ' ')
 		if int(typ) < len(icmpRequiredLen) && icmpRequiredLen[typ] != 0 && len(l4) < icmpRequiredLen[typ] {
-			b = append(b, "INCOMPLETE ["...)
-			b = appendU(b, uint64(len(l4)))
-			b = append(b, " bytes] "...)
+			b = appendIncomplete(b, len(l4))
 			break
 		}
 		switch typ {
@@ -254,9 +256,7 @@ func appendIPv4Packet(b []byte, p *Packet, ip []byte, inner bool) []byte {
 		}
 		b = append(b, "PROTO=AH "...)
 		if len(l4) < 12 {
-			b = append(b, "INCOMPLETE ["...)
-			b = appendU(b, uint64(len(l4)))
-			b = append(b, " bytes] "...)
+			b = appendIncomplete(b, len(l4))
 			break
 		}
 		b = append(b, "SPI=0x"...)
@@ -268,9 +268,7 @@ func appendIPv4Packet(b []byte, p *Packet, ip []byte, inner bool) []byte {
 			break
 		}
 		if len(l4) < 8 {
-			b = append(b, "INCOMPLETE ["...)
-			b = appendU(b, uint64(len(l4)))
-			b = append(b, " bytes] "...)
+			b = appendIncomplete(b, len(l4))
 			break
 		}
 		b = append(b, "SPI=0x"...)
@@ -302,9 +300,7 @@ func appendIPv4Packet(b []byte, p *Packet, ip []byte, inner bool) []byte {
 // end the line here (INCOMPLETE or truncated options).
 func appendTCP(b []byte, p *Packet, l4 []byte) ([]byte, bool) {
 	if len(l4) < 20 {
-		b = append(b, "INCOMPLETE ["...)
-		b = appendU(b, uint64(len(l4)))
-		return append(b, " bytes] "...), true
+		return appendIncomplete(b, len(l4)), true
 	}
 	b = append(b, "SPT="...)
 	b = appendU(b, uint64(binary.BigEndian.Uint16(l4[0:2])))
