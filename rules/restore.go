@@ -221,7 +221,7 @@ func Restore(rs *Ruleset, in io.Reader, o RestoreOptions, out io.Writer) ([]stri
 	line := 0
 	inTable := false
 	curTable := ""
-	var work *Table // the table being built (a copy)
+	var work *Table     // the table being built (a copy)
 	var argBuf []string // reused for each line's words
 	canon := &xt.Ctx{}
 	skipping := false

@@ -51,3 +51,12 @@ func (m *Connmark) Print(b *strings.Builder, c *Ctx, numeric bool) {
 	}
 	b.WriteString(MarkMaskString(m.Mark, m.Mask))
 }
+
+// Match is connmark_mt: (ct mark & mask) == mark, inverted on request;
+// no entry, no match.
+func (m *Connmark) Match(p *Pkt) bool {
+	if p.Conn == nil {
+		return false
+	}
+	return (p.Conn.Mark()&m.Mask == m.Mark) != m.Invert
+}

@@ -2,6 +2,7 @@ package xt
 
 import (
 	"fmt"
+	"github.com/nfgo/nfgo/conntrack"
 	"strconv"
 	"strings"
 )
@@ -541,3 +542,79 @@ func (ct *Conntrack) dump(b *strings.Builder, prefix string, numeric bool) {
 func (ct *Conntrack) Save(b *strings.Builder, c *Ctx) { ct.dump(b, "--", true) }
 
 func (ct *Conntrack) Print(b *strings.Builder, c *Ctx, numeric bool) { ct.dump(b, "", numeric) }
+
+// Match is xt_conntrack's conntrack_mt (revision 3; -m state is the same
+// match with the alias flag): the packet's ctstate, then, when it has an
+// entry, direction, addresses, protocol and ports of both tuples, status
+// and remaining lifetime.
+func (ct *Conntrack) Match(p *Pkt) bool {
+	conn := p.Conn
+	var statebit uint16
+	switch {
+	case conn != nil:
+		statebit = 1 << (uint16(p.CtInfo)%3 + 1)
+	case p.Untracked:
+		statebit = CtStateUntracked
+	default:
+		statebit = CtStateInvalid
+	}
+	if ct.MatchFlags&CtState != 0 {
+		if conn != nil {
+			st := conn.Status()
+			if st&conntrack.StatusSrcNAT != 0 {
+				statebit |= CtStateSNAT
+			}
+			if st&conntrack.StatusDstNAT != 0 {
+				statebit |= CtStateDNAT
+			}
+		}
+		if (ct.StateMask&statebit != 0) != (ct.InvertFlags&CtState == 0) {
+			return false
+		}
+	}
+	if conn == nil {
+		return ct.MatchFlags&CtState != 0
+	}
+	inv := func(f uint16) bool { return ct.InvertFlags&f != 0 }
+	if ct.MatchFlags&CtDirection != 0 && (!p.CtInfo.IsReply()) != !inv(CtDirection) {
+		return false
+	}
+	orig, repl := conn.Tuple(conntrack.Original), conn.Tuple(conntrack.Reply)
+	addr := func(flag uint16, a uint32, want, mask IPv4) bool {
+		if ct.MatchFlags&flag == 0 {
+			return true
+		}
+		return (IPv4(a)&mask == want&mask) != inv(flag)
+	}
+	if !addr(CtOrigSrc, orig.Src, ct.OrigSrcAddr, ct.OrigSrcMask) ||
+		!addr(CtOrigDst, orig.Dst, ct.OrigDstAddr, ct.OrigDstMask) ||
+		!addr(CtReplSrc, repl.Src, ct.ReplSrcAddr, ct.ReplSrcMask) ||
+		!addr(CtReplDst, repl.Dst, ct.ReplDstAddr, ct.ReplDstMask) {
+		return false
+	}
+	if ct.MatchFlags&CtProto != 0 && (uint16(conn.Proto()) == ct.L4Proto) != !inv(CtProto) {
+		return false
+	}
+	port := func(flag uint16, v, lo, hi uint16) bool {
+		if ct.MatchFlags&flag == 0 {
+			return true
+		}
+		return (v >= lo && v <= hi) != inv(flag)
+	}
+	if !port(CtOrigSrcPort, orig.SrcPort, ct.OrigSrcPort, ct.OrigSrcPortHigh) ||
+		!port(CtOrigDstPort, orig.DstPort, ct.OrigDstPort, ct.OrigDstPortHigh) ||
+		!port(CtReplSrcPort, repl.SrcPort, ct.ReplSrcPort, ct.ReplSrcPortHigh) ||
+		!port(CtReplDstPort, repl.DstPort, ct.ReplDstPort, ct.ReplDstPortHigh) {
+		return false
+	}
+	if ct.MatchFlags&CtStatus != 0 && (uint32(ct.StatusMask)&conn.Status() != 0) != !inv(CtStatus) {
+		return false
+	}
+	if ct.MatchFlags&CtExpires != 0 {
+		e := conn.Expires(p.Time)
+		if (e >= ct.ExpiresMin && e <= ct.ExpiresMax) != !inv(CtExpires) {
+			return false
+		}
+	}
+	return true
+}

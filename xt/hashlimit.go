@@ -3,6 +3,8 @@ package xt
 import (
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // hashlimit: -m hashlimit --hashlimit-upto|--hashlimit-above RATE
@@ -88,6 +90,10 @@ type Hashlimit struct {
 
 	xflags uint32
 	mult   uint32 // hashlimit_mt_udata
+
+	// tbl is the kernel's info->hinfo: the named table the rule is bound
+	// to (see Bind).
+	tbl atomic.Pointer[hlHTable]
 }
 
 // option ids of the C table (O_*).
@@ -526,4 +532,416 @@ func (h *Hashlimit) Print(b *strings.Builder, c *Ctx, numeric bool) {
 			fmt.Fprintf(b, " rate-interval %d", h.Interval)
 		}
 	}
+}
+
+// Packet logic (xt_hashlimit.c, revision 3, IPv4).
+//
+// Tables are shared by name, as in the kernel: every rule with the same
+// --hashlimit-name (in any iptables table) uses one table, and the table
+// keeps the configuration of the rule that created it (which fields are
+// hashed, the masks, the rate and burst a new bucket starts with, size,
+// max, expire and gcinterval); a later rule's own settings only choose
+// between packet and byte cost and the above/upto inversion. The kernel
+// creates a table in the checkentry of the first rule naming it and
+// destroys it with the last such rule; nfgo keeps its tables in a
+// package-level registry keyed by name (the registry owns them; rules
+// hold a pointer from Bind on), created by the first rule bound to the
+// name and kept until ResetHashlimitTables (or ResetStatefulTables),
+// which tests and replays call to start from an empty host.
+
+// HashlimitDefaultSize is the number of hash buckets of a table created
+// without --hashlimit-htable-size: the kernel derives it from the RAM
+// (RAM/128 KiB, at least 16) but takes 8192 on hosts with more than 1 GiB,
+// as this one has. A table's default max is 8 times its size.
+var HashlimitDefaultSize uint32 = 8192
+
+const hlMaxSize = 1048576 // HASHLIMIT_MAX_SIZE
+
+// hlKey is struct dsthash_dst for IPv4: the hashed fields, others zero.
+type hlKey struct {
+	src, dst         uint32
+	srcPort, dstPort uint16
+}
+
+// hlEntry is struct dsthash_ent: one bucket of the token bucket filter
+// (or, with --hashlimit-rate-match, of the rate meter).
+type hlEntry struct {
+	expires uint64
+	prev    uint64
+	// token bucket
+	credit, creditCap, cost uint64
+	// rate match
+	interval, prevWindow uint32
+	currentRate, rate    uint64
+	burst                int64
+}
+
+// hlHTable is struct xt_hashlimit_htable.
+type hlHTable struct {
+	mu sync.Mutex
+
+	name               string
+	mode               uint32
+	avg, burst         uint64
+	size, max          uint32
+	gcInterval, expire uint32
+	interval           uint32
+	srcMask, dstMask   uint8
+	ratematch          bool
+	expireJ, gcJ       uint64 // expire and gc interval in jiffies
+	cpj, cpjBytes      uint64 // CREDITS_PER_JIFFY and _BYTES
+	entries            map[hlKey]*hlEntry
+	free               []*hlEntry
+	started            bool   // has seen a packet (the gc clock runs)
+	nextGC, last       uint64 // jiffies
+	hzcpjDivScale      uint64
+	hzcpjBytes         uint64 // CREDITS_PER_JIFFY_BYTES * HZ
+	scaleDivHZCPJ      uint64
+}
+
+var hlRegistry struct {
+	mu     sync.Mutex
+	tables map[string]*hlHTable
+}
+
+// ResetHashlimitTables forgets every named hashlimit table.
+func ResetHashlimitTables() {
+	hlRegistry.mu.Lock()
+	hlRegistry.tables = nil
+	hlRegistry.mu.Unlock()
+}
+
+// HashlimitTableLen reports how many buckets the named table holds
+// (false if there is no such table).
+func HashlimitTableLen(name string) (int, bool) {
+	hlRegistry.mu.Lock()
+	t := hlRegistry.tables[name]
+	hlRegistry.mu.Unlock()
+	if t == nil {
+		return 0, false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.entries), true
+}
+
+// Bind is the table part of hashlimit_mt_check_common: find the table
+// named by the rule, or create it with the rule's configuration. A rule
+// whose --hashlimit-rate-match differs from the table's is refused
+// (EINVAL), as the kernel refuses it.
+func (h *Hashlimit) Bind() error {
+	if h.tbl.Load() != nil {
+		return nil
+	}
+	hlRegistry.mu.Lock()
+	defer hlRegistry.mu.Unlock()
+	t := hlRegistry.tables[h.Name]
+	if t == nil {
+		t = newHLTable(h)
+		if hlRegistry.tables == nil {
+			hlRegistry.tables = map[string]*hlHTable{}
+		}
+		hlRegistry.tables[h.Name] = t
+	} else if (h.Mode&HashlimitRateMatch != 0) != t.ratematch {
+		return EINVAL("")
+	}
+	h.tbl.Store(t)
+	return nil
+}
+
+// newHLTable is htable_create (with the size and max clamping of
+// hashlimit_mt_check_common).
+func newHLTable(h *Hashlimit) *hlHTable {
+	t := &hlHTable{
+		name: h.Name, mode: h.Mode, avg: h.Avg, burst: h.Burst,
+		size: h.Size, max: h.Max, gcInterval: h.GCInterval, expire: h.Expire,
+		interval: h.Interval, srcMask: h.SrcMask, dstMask: h.DstMask,
+		ratematch: h.Mode&HashlimitRateMatch != 0,
+		entries:   map[hlKey]*hlEntry{},
+	}
+	if t.size > hlMaxSize {
+		t.size = hlMaxSize
+	}
+	if t.max > hlMaxSize {
+		t.max = hlMaxSize
+	}
+	if t.size == 0 {
+		t.size = HashlimitDefaultSize
+	}
+	if t.max == 0 {
+		t.max = 8 * t.size
+	} else if t.max < t.size {
+		t.max = t.size
+	}
+	t.expireJ = msecsToJiffies(t.expire)
+	t.gcJ = msecsToJiffies(t.gcInterval)
+	// CREDITS_PER_JIFFY: 2^64-1 / (HZ*60*60*24), power of two below
+	// (2^39 at HZ=250); CREDITS_PER_JIFFY_BYTES: 2^32-1 / HZ, power of
+	// two below (2^24 at HZ=250).
+	t.cpj = pow2Below(^uint64(0) / (HZ * 60 * 60 * 24))
+	t.cpjBytes = pow2Below(0xFFFFFFFF / HZ)
+	t.hzcpjBytes = t.cpjBytes * HZ
+	if hlScale >= HZ*t.cpj {
+		t.scaleDivHZCPJ = hlScale / (HZ * t.cpj)
+	} else {
+		t.hzcpjDivScale = HZ * t.cpj / hlScale
+	}
+	return t
+}
+
+// user2credits (revision 2 and up).
+func (t *hlHTable) user2credits(user uint64) uint64 {
+	if t.scaleDivHZCPJ != 0 {
+		return user / t.scaleDivHZCPJ
+	}
+	return user * t.hzcpjDivScale
+}
+
+// user2creditsByte: (user * HZ * CREDITS_PER_JIFFY_BYTES) >> 32, 32 bits.
+func (t *hlHTable) user2creditsByte(user uint32) uint64 {
+	return uint64(uint32(uint64(user) * t.hzcpjBytes >> 32))
+}
+
+// rateinfoInit is rateinfo_init: a new bucket starts full (or, for the
+// rate meter, with an empty window).
+func (t *hlHTable) rateinfoInit(e *hlEntry, now uint64) {
+	e.prev = now
+	switch {
+	case t.mode&HashlimitRateMatch != 0:
+		e.prevWindow, e.currentRate = 0, 0
+		if t.mode&HashlimitBytes != 0 {
+			// user2rate_bytes((u32)avg)
+			r := uint64(0xFFFFFFFF)
+			if a := uint32(t.avg); a != 0 {
+				r = uint64(0xFFFFFFFF / a)
+			}
+			e.rate = (r - 1) << hlByteShift
+			if t.burst != 0 {
+				e.burst = int64(t.burst * e.rate)
+			} else {
+				e.burst = int64(e.rate)
+			}
+		} else {
+			e.rate = 0 // user2rate: the kernel logs "invalid rate" for 0
+			if t.avg != 0 {
+				e.rate = hlScale / t.avg
+			}
+			e.burst = int64(t.burst + e.rate)
+		}
+		e.interval = t.interval
+	case t.mode&HashlimitBytes != 0:
+		e.credit = t.hzcpjBytes
+		e.cost = t.user2creditsByte(uint32(t.avg))
+		e.creditCap = t.burst
+	default:
+		e.credit = t.user2credits(t.avg * t.burst)
+		e.cost = t.user2credits(t.avg)
+		e.creditCap = e.credit
+	}
+}
+
+// rateinfoRecalc is rateinfo_recalc (revision 3).
+func (t *hlHTable) rateinfoRecalc(e *hlEntry, now uint64) {
+	delta := now - e.prev
+	if delta == 0 {
+		return
+	}
+	if t.mode&HashlimitRateMatch != 0 {
+		// interval * HZ is computed in 32 bits by the kernel.
+		interval := uint64(e.interval * uint32(HZ))
+		if delta < interval {
+			return
+		}
+		e.prev = now
+		if e.currentRate*interval > delta*e.rate {
+			e.prevWindow = 1
+		} else {
+			e.prevWindow = 0
+		}
+		e.currentRate = 0
+		return
+	}
+	e.prev = now
+	var limit uint64
+	if t.mode&HashlimitBytes != 0 {
+		old := e.credit
+		e.credit += t.cpjBytes * delta
+		limit = t.hzcpjBytes
+		if old >= e.credit { // overflow
+			e.credit = limit
+			return
+		}
+	} else {
+		e.credit += delta * t.cpj
+		limit = e.creditCap
+	}
+	if e.credit > limit {
+		e.credit = limit
+	}
+}
+
+// byteCost is hashlimit_byte_cost: a packet of len bytes costs its number
+// of 16-byte chunks (plus one) times the per-chunk cost; an empty bucket
+// is refilled while the burst counter (credit_cap) lasts.
+func (t *hlHTable) byteCost(length uint32, e *hlEntry) uint64 {
+	c := uint64(length>>hlByteShift+1) * e.cost
+	if c > t.hzcpjBytes {
+		c = t.hzcpjBytes
+	}
+	if e.credit < c && e.creditCap != 0 {
+		e.creditCap--
+		e.credit = t.hzcpjBytes
+	}
+	return uint64(uint32(c))
+}
+
+// gc is htable_gc on the packet clock. The kernel runs it every
+// gcinterval ms from the table's creation; nfgo starts that clock at the
+// table's first packet and, when a packet finds the clock past one or
+// more runs, does the last of them (the earlier ones saw no other packet
+// to this table, so the last one frees whatever they would have). The
+// kernel's work is deferrable, so its real runs can come a little later.
+func (t *hlHTable) gc(now uint64) {
+	if !t.started {
+		t.started = true
+		t.nextGC = now + t.gcJ
+		return
+	}
+	if now < t.nextGC {
+		return
+	}
+	run := t.nextGC + (now-t.nextGC)/t.gcJ*t.gcJ
+	for k, e := range t.entries {
+		if timeAfterEq(run, e.expires) {
+			delete(t.entries, k)
+			t.free = append(t.free, e)
+		}
+	}
+	t.nextGC = run + t.gcJ
+}
+
+// maskl is the kernel's maskl: the top l bits of a.
+func maskl(a uint32, l uint8) uint32 {
+	if l == 0 {
+		return 0
+	}
+	return a & (0xFFFFFFFF << (32 - l))
+}
+
+// key is hashlimit_init_dst for IPv4. The ports are read at the transport
+// offset whatever the fragment offset (the kernel does not look at it):
+// for a non-first fragment they are payload bytes. Protocols without
+// ports hash port 0; a packet too short for the ports is dropped.
+func (t *hlHTable) key(p *Pkt) (hlKey, bool) {
+	var k hlKey
+	if t.mode&HashlimitHashDIP != 0 {
+		k.dst = maskl(p.Dst, t.dstMask)
+	}
+	if t.mode&HashlimitHashSIP != 0 {
+		k.src = maskl(p.Src, t.srcMask)
+	}
+	if t.mode&(HashlimitHashDPT|HashlimitHashSPT) == 0 {
+		return k, true
+	}
+	off := -1
+	switch p.Proto {
+	case 6, 17, 33, 50, 132, 136: // TCP, UDP, DCCP, ESP, SCTP, UDPLITE
+		off = 0
+	case 51: // AH: the SPI
+		off = 4
+	}
+	var sp, dp uint16
+	if off >= 0 {
+		o := p.IHL + off
+		if o+4 > len(p.B) {
+			return k, false
+		}
+		sp = uint16(p.B[o])<<8 | uint16(p.B[o+1])
+		dp = uint16(p.B[o+2])<<8 | uint16(p.B[o+3])
+	}
+	if t.mode&HashlimitHashSPT != 0 {
+		k.srcPort = sp
+	}
+	if t.mode&HashlimitHashDPT != 0 {
+		k.dstPort = dp
+	}
+	return k, true
+}
+
+// Match is hashlimit_mt_common (revision 3). The bucket of the packet's
+// hashed fields is found (or made, starting full, when the table has
+// room: a table holding max buckets drops the packet, as the kernel
+// does), refilled for the time since its last packet, and charged: one
+// packet, or the packet's length in byte mode. Under the limit matches
+// with --hashlimit-upto, over it with --hashlimit-above. With
+// --hashlimit-rate-match the bucket is a meter instead: packets (bytes)
+// are counted per rate-interval, and the rule matches while the previous
+// interval stayed within the rate and this one within rate + burst.
+//
+// A packet hitting an existing bucket does not allocate; making a bucket
+// allocates (the map may grow) unless the garbage collector freed one
+// earlier. Time is p.Time only; the clock never goes backwards (an
+// earlier packet is taken as arriving at the latest jiffy seen).
+func (h *Hashlimit) Match(p *Pkt) bool {
+	t := h.tbl.Load()
+	if t == nil {
+		if err := h.Bind(); err != nil {
+			return false // the kernel would have refused the rule
+		}
+		t = h.tbl.Load()
+	}
+	k, ok := t.key(p)
+	if !ok {
+		p.HotDrop = true
+		return false
+	}
+	now := Jiffies(p.Time)
+	t.mu.Lock()
+	if now < t.last {
+		now = t.last
+	}
+	t.last = now
+	t.gc(now)
+	e := t.entries[k]
+	if e == nil {
+		if uint32(len(t.entries)) >= t.max {
+			t.mu.Unlock()
+			p.HotDrop = true
+			return false
+		}
+		if n := len(t.free); n > 0 {
+			e = t.free[n-1]
+			t.free = t.free[:n-1]
+			*e = hlEntry{}
+		} else {
+			e = &hlEntry{}
+		}
+		t.entries[k] = e
+		e.expires = now + t.expireJ
+		t.rateinfoInit(e, now)
+	} else {
+		e.expires = now + t.expireJ
+		t.rateinfoRecalc(e, now)
+	}
+	under := false
+	if h.Mode&HashlimitRateMatch != 0 {
+		cost := uint64(1)
+		if h.Mode&HashlimitBytes != 0 {
+			cost = uint64(len(p.B))
+		}
+		e.currentRate += cost
+		// u64 against s64: the comparison is unsigned, as in C.
+		under = e.prevWindow == 0 && e.currentRate <= uint64(e.burst)
+	} else {
+		cost := e.cost
+		if h.Mode&HashlimitBytes != 0 {
+			cost = t.byteCost(uint32(len(p.B)), e)
+		}
+		if e.credit >= cost {
+			e.credit -= cost
+			under = true
+		}
+	}
+	t.mu.Unlock()
+	return under != (h.Mode&HashlimitInvert != 0)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 )
 
 // limit: -m limit [--limit RATE[/second|/minute|/hour|/day]]
@@ -26,15 +27,29 @@ var limitMatch = Def{
 const (
 	limitScale        = 10000 // XT_LIMIT_SCALE
 	limitDefaultBurst = 5
-	// limitHZCPJ is HZ * CREDITS_PER_JIFFY of xt_limit: 32000 for both
-	// HZ=250 and HZ=1000.
-	limitHZCPJ = 32000
 )
 
-// Limit is struct xt_rateinfo (the user-visible part).
+// limitCPJ is xt_limit's CREDITS_PER_JIFFY: the power of two below
+// 0xFFFFFFFF / (HZ*60*60*24), 128 at HZ=250 (HZ * CREDITS_PER_JIFFY is
+// then 32000, as at HZ=1000).
+func limitCPJ() uint32 {
+	return uint32(pow2Below(0xFFFFFFFF / (HZ * 60 * 60 * 24)))
+}
+
+// Limit is struct xt_rateinfo: the user-visible part, then the kernel's
+// per-rule state (credit_cap and cost, and the xt_limit_priv the kernel
+// allocates in checkentry).
 type Limit struct {
 	Avg   uint32 // average period between packets, in 1/10000 s
 	Burst uint32
+
+	mu        sync.Mutex
+	started   bool
+	prev      uint64 // jiffies of the last update
+	credit    uint32
+	creditCap uint32
+	cost      uint32
+	cpj       uint32
 }
 
 // cStrtoll is strtoll(s, NULL, 10): leading space, sign, digits,
@@ -137,10 +152,60 @@ func (l *Limit) Final(c *Ctx) error { return nil }
 
 // limitUser2Credits is xt_limit's user2credits (32-bit arithmetic).
 func limitUser2Credits(user uint32) uint32 {
-	if user > 0xFFFFFFFF/limitHZCPJ {
-		return (user / limitScale) * limitHZCPJ
+	hzcpj := uint32(HZ) * limitCPJ()
+	if user > 0xFFFFFFFF/hzcpj {
+		return (user / limitScale) * hzcpj
 	}
-	return user * limitHZCPJ / limitScale
+	return user * hzcpj / limitScale
+}
+
+// Match is xt_limit's limit_mt, a token bucket in credits: the bucket
+// holds user2credits(avg*burst) credits when full (credit_cap), a packet
+// costs user2credits(avg), and every jiffy adds CREDITS_PER_JIFFY. The
+// arithmetic is the kernel's 32-bit one: the credit gained since the last
+// update is (now-prev)*CREDITS_PER_JIFFY truncated to 32 bits and added
+// with wrap-around before the cap, so after about 2^32/128 jiffies (38
+// hours at HZ=250) without a packet the bucket can come back nearly
+// empty, as in the kernel.
+//
+// The kernel fills the bucket and sets prev in checkentry, i.e. whenever
+// the table is replaced (iptables-legacy replaces the whole table on
+// every change), so a limit starts full again after any change to its
+// table. nfgo has no checkentry time: the state is made on the rule's
+// first packet, with prev at that packet's time and the bucket full; the
+// decisions are the same as long as that packet comes less than 38 hours
+// after the rule was loaded (a full bucket stays full). The state lives
+// as long as the parsed rule. The clock never goes backwards: a packet
+// earlier than the last one seen is taken as arriving at the same jiffy.
+func (l *Limit) Match(p *Pkt) bool {
+	now := Jiffies(p.Time)
+	l.mu.Lock()
+	if !l.started {
+		l.started = true
+		l.cpj = limitCPJ()
+		l.credit = limitUser2Credits(l.Avg * l.Burst)
+		l.creditCap = l.credit
+		l.cost = limitUser2Credits(l.Avg)
+		l.prev = now
+	}
+	if now < l.prev {
+		now = l.prev
+	}
+	// The kernel's fast path (no credit and nothing to add) gives the
+	// same answer as the update below.
+	inc := uint32(now-l.prev) * l.cpj
+	l.prev = now
+	credit := l.credit + inc
+	if credit > l.creditCap {
+		credit = l.creditCap
+	}
+	ok := credit >= l.cost
+	if ok {
+		credit -= l.cost
+	}
+	l.credit = credit
+	l.mu.Unlock()
+	return ok
 }
 
 // Check is xt_limit's limit_mt_check.

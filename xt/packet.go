@@ -1,6 +1,9 @@
 package xt
 
-import "github.com/nfgo/nfgo/packet"
+import (
+	"github.com/nfgo/nfgo/conntrack"
+	"github.com/nfgo/nfgo/packet"
+)
 
 // Pkt is what a match or target sees of a packet at a hook (the kernel's
 // skb plus xt_action_param). The engine fills it once per packet and
@@ -45,6 +48,17 @@ type Pkt struct {
 	// Scratch is a buffer targets may use to build lines (LOG); the
 	// caller keeps it across packets so that logging does not allocate.
 	Scratch []byte
+	// Conntrack, as skb->_nfct: the entry (nil: none, the state match's
+	// INVALID) and ctinfo, set by the engine's conntrack step after the
+	// raw table; Untracked is set by raw's NOTRACK / CT --notrack;
+	// CTDone says the step has run (or the entry was attached).
+	Conn      *conntrack.Conn
+	CtInfo    conntrack.CtInfo
+	Untracked bool
+	CTDone    bool
+	// Tracker runs the conntrack step; nil when the host tracks nothing.
+	Tracker Tracker
+
 	// Replies are packets the host generates in reaction to this one
 	// (REJECT's ICMP error or TCP RST). The stack sends them out through
 	// OUTPUT and POSTROUTING, as the kernel's ip_local_out does from
@@ -90,6 +104,9 @@ type Env struct {
 	// (the route's preferred source, else the output device's primary
 	// address): what icmp_send picks for errors about forwarded packets.
 	RouteSrc func(dst uint32) (src uint32, ok bool)
+	// ICMP is the host's ICMP error rate limiting state (REJECT's
+	// replies); nil: no limiting.
+	ICMP *ICMPLimiter
 	// TZMinutesWest is the kernel's sys_tz.tz_minuteswest, used by the
 	// time match without --kerneltz... (xt_time uses UTC unless
 	// --kerneltz).
@@ -114,6 +131,16 @@ type Events interface {
 	// "TRACE: table:chain:comment:rulenum " line, comment being "rule",
 	// "return" or "policy".
 	Trace(p *Pkt, table, chain, comment string, rulenum int)
+}
+
+// Tracker is connection tracking as the hooks call it.
+type Tracker interface {
+	// Track is nf_conntrack_in (PREROUTING, OUTPUT after raw): it sets
+	// p.Conn and p.CtInfo; false means the kernel drops the packet.
+	Track(p *Pkt) bool
+	// Confirm is nf_conntrack_confirm (end of INPUT and POSTROUTING);
+	// false means drop.
+	Confirm(p *Pkt) bool
 }
 
 // Verdict is what a target decides.

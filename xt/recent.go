@@ -1,8 +1,12 @@
 package xt
 
 import (
+	"errors"
 	"fmt"
+	"math/bits"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // recent: -m recent [!] --set|--rcheck|--update|--remove [--seconds N]
@@ -60,6 +64,9 @@ type Recent struct {
 	Mask     IPv4
 
 	xflags uint32
+
+	// tbl is the named list the rule is bound to (see Bind).
+	tbl atomic.Pointer[recentList]
 }
 
 // x6Entry is one row of a C x6 option table for the generic final checks:
@@ -280,4 +287,471 @@ func (r *Recent) Print(b *strings.Builder, c *Ctx, numeric bool) {
 		b.WriteString(" side: dest")
 	}
 	b.WriteString(" mask: " + r.Mask.String())
+}
+
+// Packet logic (xt_recent.c, IPv4).
+//
+// Lists are shared by name, as in the kernel: every rule with the same
+// --name (in any iptables table) uses one list. A list takes its --mask
+// from the rule that created it (a later rule's --mask is ignored), and
+// holds at most RecentIPListTot addresses: adding one more evicts the
+// least recently set/updated. Each address keeps a ring of the jiffies of
+// its last packets (--set and matching --update add one), as many as the
+// largest --hitcount of the rules bound to the list rounded up to a power
+// of two (32 without --hitcount; the module parameter ip_pkt_list_tot, 0
+// on this host, raises it); binding a rule that needs a larger ring
+// empties the list, as the kernel's checkentry does.
+//
+// The kernel creates a list in the checkentry of the first rule naming it
+// and destroys it with the last such rule; nfgo keeps its lists in a
+// package-level registry keyed by name (the registry owns them; rules
+// hold a pointer from Bind on), created by the first rule bound to the
+// name and kept until ResetRecentTables (or ResetStatefulTables).
+
+// xt_recent's module parameters (the values this host's kernel uses, as
+// /sys/module/xt_recent/parameters shows). They apply to lists created
+// after a change.
+var (
+	RecentIPListTot    uint32 = 100 // ip_list_tot: addresses per list
+	RecentIPPktListTot uint32 = 0   // ip_pkt_list_tot: stamps per address
+	// RecentHashSeed is the kernel's hash_rnd (random at boot there). It
+	// only decides the order of the lines of RecentProcRead.
+	RecentHashSeed uint32 = 0
+)
+
+type recentEntry struct {
+	addr    uint32
+	ttl     uint8
+	index   uint16
+	nstamps uint16
+	stamps  []uint64
+	lruPrev *recentEntry
+	lruNext *recentEntry
+}
+
+// recentList is struct recent_table.
+type recentList struct {
+	mu        sync.Mutex
+	name      string
+	mask      uint32
+	stampMask uint16 // nstamps_max_mask
+	entries   uint32
+	hash      [][]*recentEntry // ip_list_hash_size buckets, insertion order
+	lruHead   *recentEntry     // least recently used
+	lruTail   *recentEntry
+	free      []*recentEntry
+	last      uint64 // latest jiffies seen
+}
+
+var recentRegistry struct {
+	mu     sync.Mutex
+	tables map[string]*recentList
+}
+
+// ResetRecentTables forgets every named recent list.
+func ResetRecentTables() {
+	recentRegistry.mu.Lock()
+	recentRegistry.tables = nil
+	recentRegistry.mu.Unlock()
+}
+
+func recentLookupTable(name string) *recentList {
+	recentRegistry.mu.Lock()
+	defer recentRegistry.mu.Unlock()
+	return recentRegistry.tables[name]
+}
+
+// recentStampMask is the nstamp_mask of recent_mt_check.
+func recentStampMask(hitCount uint32) uint16 {
+	roundup := func(n uint32) uint32 { return 1 << bits.Len32(n-1) }
+	switch {
+	case RecentIPPktListTot != 0 && hitCount < RecentIPPktListTot:
+		return uint16(roundup(RecentIPPktListTot) - 1)
+	case hitCount != 0:
+		return uint16(roundup(hitCount) - 1)
+	}
+	return 32 - 1
+}
+
+// Bind is the list part of recent_mt_check: find the list named by the
+// rule, growing its stamp ring (and emptying it) if the rule's --hitcount
+// needs more, or create it with the rule's mask.
+func (r *Recent) Bind() error {
+	if r.tbl.Load() != nil {
+		return nil
+	}
+	need := recentStampMask(r.HitCount)
+	recentRegistry.mu.Lock()
+	defer recentRegistry.mu.Unlock()
+	t := recentRegistry.tables[r.Name]
+	if t != nil {
+		t.mu.Lock()
+		if need > t.stampMask {
+			t.flush()
+			t.stampMask = need
+		}
+		t.mu.Unlock()
+	} else {
+		tot := RecentIPListTot
+		if tot == 0 {
+			tot = 1 // the kernel refuses to load with ip_list_tot=0
+		}
+		t = &recentList{
+			name: r.Name, mask: uint32(r.Mask), stampMask: need,
+			// ip_list_hash_size = 1 << fls(ip_list_tot)
+			hash: make([][]*recentEntry, 1<<bits.Len32(tot)),
+		}
+		if recentRegistry.tables == nil {
+			recentRegistry.tables = map[string]*recentList{}
+		}
+		recentRegistry.tables[r.Name] = t
+	}
+	r.tbl.Store(t)
+	return nil
+}
+
+// bucket is recent_entry_hash4: jhash of the address as the kernel holds
+// it (network order read as a little-endian word).
+func (t *recentList) bucket(addr uint32) int {
+	return int(jhash1Word(bits.ReverseBytes32(addr), RecentHashSeed) & uint32(len(t.hash)-1))
+}
+
+// lookup is recent_entry_lookup: a TTL of 0 on either side matches any.
+func (t *recentList) lookup(addr uint32, ttl uint8) *recentEntry {
+	for _, e := range t.hash[t.bucket(addr)] {
+		if e.addr == addr && (ttl == e.ttl || ttl == 0 || e.ttl == 0) {
+			return e
+		}
+	}
+	return nil
+}
+
+func (t *recentList) lruUnlink(e *recentEntry) {
+	if e.lruPrev != nil {
+		e.lruPrev.lruNext = e.lruNext
+	} else {
+		t.lruHead = e.lruNext
+	}
+	if e.lruNext != nil {
+		e.lruNext.lruPrev = e.lruPrev
+	} else {
+		t.lruTail = e.lruPrev
+	}
+	e.lruPrev, e.lruNext = nil, nil
+}
+
+func (t *recentList) lruAppend(e *recentEntry) {
+	e.lruPrev, e.lruNext = t.lruTail, nil
+	if t.lruTail != nil {
+		t.lruTail.lruNext = e
+	} else {
+		t.lruHead = e
+	}
+	t.lruTail = e
+}
+
+// remove is recent_entry_remove.
+func (t *recentList) remove(e *recentEntry) {
+	b := t.bucket(e.addr)
+	chain := t.hash[b]
+	for i, x := range chain {
+		if x == e {
+			copy(chain[i:], chain[i+1:])
+			chain[len(chain)-1] = nil
+			t.hash[b] = chain[:len(chain)-1]
+			break
+		}
+	}
+	t.lruUnlink(e)
+	t.entries--
+	t.free = append(t.free, e)
+}
+
+// flush is recent_table_flush.
+func (t *recentList) flush() {
+	for b := range t.hash {
+		for len(t.hash[b]) > 0 {
+			t.remove(t.hash[b][0])
+		}
+	}
+}
+
+// add is recent_entry_init: a new address with one stamp, evicting the
+// least recently used address of a full list. Reuses a freed entry when
+// its ring is large enough, else allocates.
+func (t *recentList) add(addr uint32, ttl uint8, now uint64) *recentEntry {
+	if t.entries >= RecentIPListTot && t.lruHead != nil {
+		t.remove(t.lruHead)
+	}
+	n := int(t.stampMask) + 1
+	var e *recentEntry
+	for len(t.free) > 0 && e == nil {
+		e = t.free[len(t.free)-1]
+		t.free = t.free[:len(t.free)-1]
+		if cap(e.stamps) < n {
+			e = nil
+		}
+	}
+	if e == nil {
+		e = &recentEntry{stamps: make([]uint64, n)}
+	}
+	e.stamps = e.stamps[:n]
+	e.addr, e.ttl = addr, ttl
+	e.stamps[0] = now
+	e.nstamps, e.index = 1, 1
+	b := t.bucket(addr)
+	t.hash[b] = append(t.hash[b], e)
+	t.lruAppend(e)
+	t.entries++
+	return e
+}
+
+// update is recent_entry_update: one more stamp in the ring (the index
+// is the kernel's u16), and the address becomes the most recently used.
+func (t *recentList) update(e *recentEntry, now uint64) {
+	e.index &= t.stampMask
+	e.stamps[e.index] = now
+	e.index++
+	if e.index > e.nstamps {
+		e.nstamps = e.index
+	}
+	t.lruUnlink(e)
+	t.lruAppend(e)
+}
+
+// lastStamp is stamps[index-1], the newest stamp. (With a ring of 65536
+// the kernel's u16 index wraps to 0 and it reads stamps[-1], outside the
+// ring; nfgo reads the ring's last stamp.)
+func (e *recentEntry) lastStamp() uint64 {
+	return e.stamps[int(e.index-1)&(len(e.stamps)-1)]
+}
+
+// Match is recent_mt. The address (source, or destination with --rdest)
+// is masked with the list's mask and looked up (with --rttl only an
+// entry recorded with the same TTL, or with TTL 0, is found). Then:
+//   - --set records the address (a new entry, or one more stamp) and
+//     matches;
+//   - --remove removes it and matches if it was there;
+//   - --rcheck and --update match if the address is listed with at least
+//     --hitcount stamps (at least one without it) no older than --seconds
+//     (any age without it); --update then adds a stamp when it matched;
+//     --reap then drops the least recently used address of the list if
+//     its newest stamp is older than --seconds (unless it is the address
+//     being updated).
+//
+// ! inverts the result, not the side effects. The TTL of a packet seen
+// with an output device and no local socket (FORWARD, POSTROUTING) is
+// taken before forwarding, one more than in the header, as the kernel
+// does for packets without a socket of this namespace; OUTPUT packets are
+// taken as having one (the kernel's locally generated packets all do).
+//
+// Time is p.Time only, in jiffies (see Jiffies); the clock never goes
+// backwards. A packet that updates an existing address does not allocate;
+// adding an address allocates only when no freed entry can be reused.
+func (r *Recent) Match(p *Pkt) bool {
+	t := r.tbl.Load()
+	if t == nil {
+		r.Bind()
+		t = r.tbl.Load()
+	}
+	ret := r.Invert
+	addr := p.Src
+	if r.Side == RecentDest {
+		addr = p.Dst
+	}
+	ttl := p.TTL
+	if p.OutIface != "" && p.Sock == nil && p.Hook != HookLocalOut {
+		ttl++
+	}
+	now := Jiffies(p.Time)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if now < t.last {
+		now = t.last
+	}
+	t.last = now
+	addr &= t.mask
+	lttl := uint8(0)
+	if r.CheckSet&RecentTTL != 0 {
+		lttl = ttl
+	}
+	e := t.lookup(addr, lttl)
+	if e == nil {
+		if r.CheckSet&RecentSet == 0 {
+			return ret
+		}
+		t.add(addr, ttl, now)
+		return !ret
+	}
+	switch {
+	case r.CheckSet&RecentSet != 0:
+		ret = !ret
+	case r.CheckSet&RecentRemove != 0:
+		t.remove(e)
+		return !ret
+	case r.CheckSet&(RecentCheck|RecentUpdate) != 0:
+		// seconds * HZ is computed in 32 bits by the kernel.
+		limit := now - uint64(r.Seconds*uint32(HZ))
+		hits := uint32(0)
+		for i := 0; i < int(e.nstamps); i++ {
+			if r.Seconds != 0 && timeAfter(limit, e.stamps[i]) {
+				continue
+			}
+			hits++
+			if r.HitCount == 0 || hits >= r.HitCount {
+				ret = !ret
+				break
+			}
+		}
+		if r.CheckSet&RecentReap != 0 {
+			updating := r.CheckSet&RecentUpdate != 0 && ret
+			if h := t.lruHead; !(h == e && updating) && timeAfter(limit, h.lastStamp()) {
+				t.remove(h)
+			}
+		}
+	}
+	if r.CheckSet&RecentSet != 0 || (r.CheckSet&RecentUpdate != 0 && ret) {
+		t.update(e, now)
+		e.ttl = ttl
+	}
+	return ret
+}
+
+// RecentProcRead renders the named list as /proc/net/xt_recent/NAME does
+// (recent_seq_show), one line per address in the kernel's order (hash
+// bucket, then insertion):
+//
+//	src=10.0.0.1 ttl: 64 last_seen: 4295000000 oldest_pkt: 3 4294990000, 4294995000, 4295000000
+//
+// last_seen is the newest stamp; "oldest_pkt" is the kernel's ring index
+// (the slot after the newest stamp), not a time; the stamps follow in
+// ring order. All times are jiffies (see Jiffies). ok is false when no
+// list has that name.
+func RecentProcRead(name string) (text string, ok bool) {
+	t := recentLookupTable(name)
+	if t == nil {
+		return "", false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var b strings.Builder
+	for _, chain := range t.hash {
+		for _, e := range chain {
+			i := int(e.index-1) & int(t.stampMask)
+			fmt.Fprintf(&b, "src=%s ttl: %d last_seen: %d oldest_pkt: %d", IPv4(e.addr), e.ttl, e.stamps[i], e.index)
+			for j := 0; j < int(e.nstamps); j++ {
+				if j > 0 {
+					b.WriteByte(',')
+				}
+				fmt.Fprintf(&b, " %d", e.stamps[j])
+			}
+			b.WriteByte('\n')
+		}
+	}
+	return b.String(), true
+}
+
+// Errors of RecentProcWrite (the kernel's write(2) errors).
+var (
+	ErrRecentNoList = errors.New("No such file or directory")
+	ErrRecentInval  = errors.New("Invalid argument")
+)
+
+// recentProcBuf is sizeof the kernel's buffer for one write: the longest
+// "+IPv6-mapped-IPv4" command plus its NUL.
+const recentProcBuf = len("+b335:1d35:1e55:dead:c0de:1715:255.255.255.255") + 1
+
+// RecentProcWrite applies one write(2) of data to /proc/net/xt_recent/NAME
+// (recent_mt_proc_write) at time now (Unix ns): "/" empties the list,
+// "+ADDR" adds ADDR (unmasked, TTL 0) or adds a stamp to it, "-ADDR"
+// removes it. Only the first 47 bytes of a write are read (the kernel's
+// buffer); the address ends at a newline, a NUL or the end of the data.
+// It returns the bytes consumed, as write(2) does. IPv6 addresses (the
+// kernel keeps them in the same list) are refused here: nfgo is IPv4-only.
+func RecentProcWrite(name string, data []byte, now int64) (int, error) {
+	t := recentLookupTable(name)
+	if t == nil {
+		return 0, ErrRecentNoList
+	}
+	size := len(data)
+	if size == 0 {
+		return 0, nil
+	}
+	if size > recentProcBuf {
+		size = recentProcBuf
+	}
+	buf := data[:size]
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var add bool
+	switch buf[0] {
+	case '/':
+		t.flush()
+		return size, nil
+	case '-':
+	case '+':
+		add = true
+	default:
+		return 0, ErrRecentInval
+	}
+	c := buf[1:]
+	if strings.IndexByte(string(c), ':') >= 0 {
+		return 0, ErrRecentInval // an IPv6 address
+	}
+	addr, ok := in4Pton(c, '\n')
+	if !ok {
+		return 0, ErrRecentInval
+	}
+	j := Jiffies(now)
+	if j < t.last {
+		j = t.last
+	}
+	t.last = j
+	if e := t.lookup(addr, 0); e == nil {
+		if add {
+			t.add(addr, 0, j)
+		}
+	} else if add {
+		t.update(e, j)
+	} else {
+		t.remove(e)
+	}
+	return len(c) + 1, nil
+}
+
+// in4Pton is the kernel's in4_pton(src, len(src), dst, delim, NULL):
+// four decimal numbers up to 255 separated by dots, ending at delim, a
+// NUL or the end of src.
+func in4Pton(src []byte, delim byte) (uint32, bool) {
+	var addr uint32
+	w, i, have := 0, 0, false
+	for k := 0; ; k++ {
+		c := byte(0)
+		if k < len(src) {
+			c = src[k]
+		}
+		switch {
+		case c == delim || c == 0 || c == ':' || c == '.':
+			if !have {
+				return 0, false
+			}
+			addr = addr<<8 | uint32(w&0xFF)
+			w, have = 0, false
+			i++
+			if c != '.' {
+				return addr, i == 4
+			}
+		case c >= '0' && c <= '9':
+			w = w*10 + int(c-'0')
+			have = true
+			if w > 255 {
+				return 0, false
+			}
+		default:
+			return 0, false
+		}
+		if i >= 4 {
+			return 0, false
+		}
+	}
 }

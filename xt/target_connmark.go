@@ -211,3 +211,34 @@ func (m *ConnmarkTarget) Print(b *strings.Builder, c *Ctx, numeric bool) {
 		fmt.Fprintf(b, " %s %d", m.shiftOp(), m.ShiftBits)
 	}
 }
+
+// Target is xt_connmark's connmark_tg_shift: set the connection's mark,
+// save the packet's into it, or restore it into the packet (with the
+// revision 2 shift). Without a conntrack entry nothing happens.
+func (m *ConnmarkTarget) Target(p *Pkt) Verdict {
+	conn := p.Conn
+	if conn == nil {
+		return VerdictContinue
+	}
+	shift := func(v uint32) uint32 {
+		if m.ShiftDir == ConnmarkShiftRight {
+			return v >> m.ShiftBits
+		}
+		return v << m.ShiftBits
+	}
+	switch m.Mode {
+	case ConnmarkSet:
+		nm := shift(conn.Mark()&^m.CtMask ^ m.CtMark)
+		if conn.Mark() != nm {
+			conn.SetMark(nm)
+		}
+	case ConnmarkSave:
+		nm := conn.Mark()&^m.CtMask ^ shift(p.Mark&m.NfMask)
+		if conn.Mark() != nm {
+			conn.SetMark(nm)
+		}
+	case ConnmarkRestore:
+		p.Mark = p.Mark&^m.NfMask ^ shift(conn.Mark()&m.CtMask)
+	}
+	return VerdictContinue
+}

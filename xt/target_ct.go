@@ -254,3 +254,21 @@ var notrackTarget = Def{
 	New:       func() Ext { return &CT{Flags: CTNotrack | CTNotrackAlias} },
 	Table:     "raw",
 }
+
+// PacketLogic reports what of CT nfgo's packet path does: --notrack (and
+// NOTRACK) only, so far.
+func (t *CT) PacketLogic() error {
+	if t.Flags&CTNotrack == 0 {
+		return OtherErrorf("target `CT' with --zone, --helper, --timeout or events has no packet logic in nfgo yet")
+	}
+	return nil
+}
+
+// Target is xt_CT's notrack_tg / xt_ct_target: the packet skips
+// connection tracking (ctstate UNTRACKED).
+func (t *CT) Target(p *Pkt) Verdict {
+	if t.Flags&CTNotrack != 0 {
+		p.Untracked = true
+	}
+	return VerdictContinue
+}

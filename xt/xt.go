@@ -160,6 +160,13 @@ type Checker interface {
 	Check(c *Ctx) error
 }
 
+// PacketCapable is implemented by extensions whose packet logic covers
+// only some of their options: the engine refuses a rule whose instance
+// reports an error, rather than run it half.
+type PacketCapable interface {
+	PacketLogic() error
+}
+
 // StoreSaver is implemented by extensions whose iptables-save form loses
 // information the kernel would keep in its binary rule (an icmp code
 // range, say). StoreSave writes a form that parses back to the same
