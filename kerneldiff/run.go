@@ -16,6 +16,7 @@ import (
 
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/nfgo/nfgo/conntrack"
 	"github.com/nfgo/nfgo/host"
 	"github.com/nfgo/nfgo/logline"
 	"github.com/nfgo/nfgo/netfilter"
@@ -33,6 +34,13 @@ type Scenario struct {
 	// Traffic sends packets (crafted with Send, or real tools run in the
 	// client and server namespaces).
 	Traffic func(t *testing.T, tp *Topo)
+	// Replies: compare the packets the router generates in reaction to
+	// the traffic (REJECT's ICMP errors and TCP resets) byte for byte. The
+	// kernel's are the frames the router sends that are neither forwarded
+	// nor anything but an ICMP destination unreachable or a TCP RST; the
+	// scenario must make sure the router's own stack sends nothing else of
+	// that kind.
+	Replies bool
 }
 
 // Outcome is what one side produced.
@@ -40,6 +48,10 @@ type Outcome struct {
 	Trace []string // TRACE lines
 	Log   []string // LOG lines
 	Save  string   // iptables-save -c, comment lines removed
+	// Replies are the IPv4 packets the router generated (Scenario.Replies;
+	// nil otherwise), in order: captured from the kernel's router, the
+	// Emitted packets nfgo sent out through OUTPUT and POSTROUTING.
+	Replies [][]byte
 }
 
 // kmsgReader reads kernel log records written after it was opened. It
@@ -152,10 +164,17 @@ func RunKernel(t *testing.T, tp *Topo, sc *Scenario) (Outcome, []frame) {
 	}
 	dir := t.TempDir()
 	var dumps []*exec.Cmd
+	var dumpErrs []*bytes.Buffer
 	for _, ifc := range []string{"r0", "r1"} {
-		cmd := exec.Command("ip", "netns", "exec", tp.R.Name, "tcpdump", "--immediate-mode", "-Z", "root", "-U", "-n", "-i", ifc, "-w", dir+"/"+ifc+".pcap", "ip")
-		var errb bytes.Buffer
-		cmd.Stderr = &errb
+		// In immediate mode libpcap's ring has one frame per snapshot
+		// length: with the default 256 KiB and 2 MiB buffer, a burst of
+		// more than 8 packets overflows it whenever tcpdump is slow to be
+		// scheduled. 9000 bytes (no test packet is larger) in 64 MiB
+		// hold thousands.
+		cmd := exec.Command("ip", "netns", "exec", tp.R.Name, "tcpdump", "--immediate-mode", "-Z", "root", "-U", "-n",
+			"-s", "9000", "-B", "65536", "-i", ifc, "-w", dir+"/"+ifc+".pcap", "ip")
+		errb := &bytes.Buffer{}
+		cmd.Stderr = errb
 		defer func() {
 			if t.Failed() {
 				t.Logf("tcpdump %s: %s", ifc, errb.String())
@@ -165,6 +184,7 @@ func RunKernel(t *testing.T, tp *Topo, sc *Scenario) (Outcome, []frame) {
 			t.Fatal(err)
 		}
 		dumps = append(dumps, cmd)
+		dumpErrs = append(dumpErrs, errb)
 	}
 	time.Sleep(1200 * time.Millisecond)
 	km, err := openKmsg()
@@ -172,10 +192,18 @@ func RunKernel(t *testing.T, tp *Topo, sc *Scenario) (Outcome, []frame) {
 		t.Fatalf("/dev/kmsg: %v", err)
 	}
 	sc.Traffic(t, tp)
-	time.Sleep(300 * time.Millisecond)
-	for _, d := range dumps {
+	waitCaptures(dir+"/r0.pcap", dir+"/r1.pcap")
+	for i, d := range dumps {
 		d.Process.Signal(os.Interrupt)
 		d.Wait()
+		// A packet missing from the capture makes nfgo's side differ for
+		// no fault of its own: say so rather than leave a puzzling diff.
+		for _, l := range strings.Split(dumpErrs[i].String(), "\n") {
+			var n int
+			if _, err := fmt.Sscanf(l, "%d packet", &n); err == nil && n > 0 && strings.Contains(l, "dropped by kernel") {
+				t.Errorf("capture incomplete: %s", l)
+			}
+		}
 	}
 	var o Outcome
 	marker := fmt.Sprintf("10.%d.", tp.N)
@@ -199,7 +227,108 @@ func RunKernel(t *testing.T, tp *Topo, sc *Scenario) (Outcome, []frame) {
 	if len(frames) == 0 {
 		t.Fatalf("nothing captured on the router")
 	}
+	if sc.Replies {
+		o.Replies = kernelReplies(tp, frames)
+	}
 	return o, frames
+}
+
+// waitCaptures waits until the capture files have stopped growing (no
+// change for 300 ms, at most 5 s): under load tcpdump may still be
+// writing the last packets, which a fixed delay sometimes cut off.
+func waitCaptures(paths ...string) {
+	size := func() int64 {
+		var n int64
+		for _, p := range paths {
+			if fi, err := os.Stat(p); err == nil {
+				n += fi.Size()
+			}
+		}
+		return n
+	}
+	last, stable := size(), 0
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && stable < 3; {
+		time.Sleep(100 * time.Millisecond)
+		if n := size(); n != last {
+			last, stable = n, 0
+		} else {
+			stable++
+		}
+	}
+}
+
+// ipOf returns a frame's IPv4 packet trimmed to its total length, or nil.
+func ipOf(f frame) []byte {
+	if len(f.data) < 34 || f.data[12] != 0x08 || f.data[13] != 0x00 {
+		return nil
+	}
+	b := f.data[14:]
+	if n := int(b[2])<<8 | int(b[3]); n >= 20 && n <= len(b) {
+		b = b[:n]
+	}
+	return b
+}
+
+// forwardKey identifies a packet across forwarding: its bytes with the
+// TTL and header checksum zeroed.
+func forwardKey(b []byte) string {
+	k := []byte(string(b))
+	k[8], k[10], k[11] = 0, 0, 0
+	return string(k)
+}
+
+// isReply says whether b is an ICMP destination unreachable or a TCP RST.
+func isReply(b []byte) bool {
+	ihl := int(b[0]&0x0F) * 4
+	switch {
+	case b[9] == 1 && len(b) > ihl:
+		return b[ihl] == 3
+	case b[9] == 6 && len(b) >= ihl+14:
+		return b[ihl+13]&0x04 != 0
+	}
+	return false
+}
+
+// kernelReplies picks the packets the kernel's router generated from its
+// captures: frames from the router's MACs that are not forwarded copies
+// of frames it received, and are ICMP errors or TCP resets.
+func kernelReplies(tp *Topo, frames []frame) [][]byte {
+	out := [][]byte{}
+	in := map[string]int{}
+	for _, f := range frames {
+		b := ipOf(f)
+		if b == nil {
+			continue
+		}
+		src := fmtMAC(f.data[6:12])
+		if src != tp.MACr0 && src != tp.MACr1 {
+			in[forwardKey(b)]++
+			continue
+		}
+		if k := forwardKey(b); in[k] > 0 {
+			in[k]--
+			continue
+		}
+		if isReply(b) {
+			out = append(out, append([]byte(nil), b...))
+		}
+	}
+	return out
+}
+
+// MaskReply returns the bytes of a generated packet as compared: for an
+// ICMP error, the IP ID and, with it, the IP header checksum are zeroed.
+// The kernel's ICMP socket sends without DF, so ip_select_ident gives the
+// error a hashed per-destination ID (a boot-time secret key and random
+// increments) that cannot be reproduced; TCP resets carry ID 0 with DF
+// and are compared whole.
+func MaskReply(b []byte) []byte {
+	m := append([]byte(nil), b...)
+	ihl := int(m[0]&0x0F) * 4
+	if m[9] == 1 && len(m) > ihl && m[ihl] == 3 {
+		m[4], m[5], m[10], m[11] = 0, 0, 0, 0
+	}
+	return m
 }
 
 // sink collects nfgo's LOG and TRACE lines.
@@ -239,17 +368,28 @@ func RunNfgo(t *testing.T, tp *Topo, sc *Scenario, frames []frame) Outcome {
 		t.Fatal(err)
 	}
 	st := &netfilter.Stack{Engine: eng, Host: h, Env: netfilter.NewEnv(h, nil)}
+	// Connection tracking as the router's kernel has it; checksums are
+	// not verified because veth hands the capture unfinished ones (the
+	// kernel trusts them as CHECKSUM_PARTIAL).
+	cfg := conntrack.HostConfig()
+	cfg.Checksum = false
+	st.CT = conntrack.NewTable(cfg)
+	xt.ResetStatefulTables()
 	var o Outcome
 	sk := &sink{o: &o}
 	routerMAC := map[string]bool{tp.MACr0: true, tp.MACr1: true}
 	forwarded := map[string]int{} // IP bytes nfgo forwarded, not yet seen leaving
+	var pending [][]byte          // replies nfgo sent, not yet seen leaving
+	if sc.Replies {
+		o.Replies = [][]byte{}
+	}
 	for _, f := range frames {
 		if len(f.data) < 14 || f.data[12] != 0x08 || f.data[13] != 0x00 {
 			continue
 		}
 		src := fmtMAC(f.data[6:12])
 		ipb := append([]byte(nil), f.data[14:]...)
-		p := &xt.Pkt{Events: sk}
+		p := &xt.Pkt{Events: sk, Time: f.ts.UnixNano()}
 		if err := p.Decode(ipb); err != nil {
 			t.Logf("frame on %s not decoded: %v", f.iface, err)
 			continue
@@ -259,10 +399,24 @@ func RunNfgo(t *testing.T, tp *Topo, sc *Scenario, frames []frame) Outcome {
 			if out.Sent {
 				forwarded[string(p.B)]++
 			}
+			for _, e := range out.Emitted {
+				if e.Outcome.Sent {
+					pending = append(pending, e.Packet)
+					if sc.Replies {
+						o.Replies = append(o.Replies, e.Packet)
+					}
+				}
+			}
 			continue
 		}
 		if forwarded[string(p.B)] > 0 {
 			forwarded[string(p.B)]--
+			continue
+		}
+		// The kernel's own replies were generated by nfgo already: they
+		// must not go through OUTPUT a second time.
+		if i := matchReply(pending, p.B); i >= 0 {
+			pending = append(pending[:i], pending[i+1:]...)
 			continue
 		}
 		st.Send(p)
@@ -273,6 +427,16 @@ func RunNfgo(t *testing.T, tp *Topo, sc *Scenario, frames []frame) Outcome {
 	rules.WriteSave(&b, c, "", true)
 	o.Save = stripComments(b.String())
 	return o
+}
+
+func matchReply(pending [][]byte, b []byte) int {
+	m := MaskReply(b)
+	for i, q := range pending {
+		if bytes.Equal(MaskReply(q), m) {
+			return i
+		}
+	}
+	return -1
 }
 
 func fmtMAC(b []byte) string {
@@ -293,6 +457,16 @@ func Compare(t *testing.T, name string, k, n Outcome) bool {
 	diff("TRACE lines", k.Trace, n.Trace)
 	diff("LOG lines", k.Log, n.Log)
 	diff("iptables-save -c", strings.Split(k.Save, "\n"), strings.Split(n.Save, "\n"))
+	if k.Replies != nil || n.Replies != nil {
+		hexes := func(ps [][]byte) []string {
+			var out []string
+			for _, p := range ps {
+				out = append(out, fmt.Sprintf("%x", MaskReply(p)))
+			}
+			return out
+		}
+		diff("generated packets (ICMP error IP ID and header checksum masked)", hexes(k.Replies), hexes(n.Replies))
+	}
 	return same
 }
 

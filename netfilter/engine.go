@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/nfgo/nfgo/conntrack"
 	"github.com/nfgo/nfgo/rules"
 	"github.com/nfgo/nfgo/xt"
 )
@@ -104,6 +105,7 @@ type ctable struct {
 
 // Snapshot is an immutable compiled ruleset.
 type Snapshot struct {
+	needCT   bool // some rule enables connection tracking
 	tables   map[string]*ctable
 	byHook   [xt.NumHooks][]*ctable
 	Ruleset  *rules.Ruleset // the source, for printing
@@ -129,6 +131,7 @@ func Compile(rs *rules.Ruleset) (*Snapshot, error) {
 	}
 	s.counters = make([]counterPair, ncounters)
 	needCT := needsConntrack(rs)
+	s.needCT = needCT
 	for h := xt.Hook(0); h < xt.NumHooks; h++ {
 		for _, name := range hookTables[h] {
 			if name == "nat" && !needCT {
@@ -202,6 +205,16 @@ func compileTable(t *rules.Table, base int) (*ctable, int, error) {
 				if !ok {
 					return nil, 0, fmt.Errorf("match `%s' has no packet logic in nfgo yet", m.Def.Name)
 				}
+				if pc, ok := m.Ext.(xt.PacketCapable); ok {
+					if err := pc.PacketLogic(); err != nil {
+						return nil, 0, err
+					}
+				}
+				if b, ok := m.Ext.(xt.Binder); ok {
+					if err := b.Bind(); err != nil {
+						return nil, 0, fmt.Errorf("%s: %v", rules.RuleSpec(xt.FamilyIPv4, t.Name, c.Name, r), err)
+					}
+				}
 				cr.matches = append(cr.matches, mm)
 			}
 			switch {
@@ -209,6 +222,11 @@ func compileTable(t *rules.Table, base int) (*ctable, int, error) {
 				tg, ok := r.Target.Ext.(xt.Targeter)
 				if !ok {
 					return nil, 0, fmt.Errorf("target `%s' has no packet logic in nfgo yet", r.Target.Def.Name)
+				}
+				if pc, ok := r.Target.Ext.(xt.PacketCapable); ok {
+					if err := pc.PacketLogic(); err != nil {
+						return nil, 0, err
+					}
 				}
 				cr.kind, cr.target = tExt, tg
 			case r.Jump == "":
@@ -491,12 +509,31 @@ func (s *Snapshot) trace(ct *ctable, r *crule, p *xt.Pkt) {
 }
 
 // Hook runs packet p through every table registered at hook h, in
-// priority order, stopping at the first verdict other than ACCEPT.
+// priority order, stopping at the first verdict other than ACCEPT. When
+// the ruleset enables connection tracking, the conntrack step runs after
+// the raw table at PREROUTING and OUTPUT (priority -200), the nat table
+// sees only packets whose connection has no NAT binding yet for the
+// hook's manipulation, and the entry is confirmed at the end of INPUT and
+// POSTROUTING.
 func (s *Snapshot) Hook(h xt.Hook, p *xt.Pkt) Result {
 	var res Result
 	res.Verdict = xt.VerdictAccept
 	p.Hook = h
+	ctStep := s.needCT && (h == xt.HookPreRouting || h == xt.HookLocalOut)
 	for _, ct := range s.byHook[h] {
+		if ctStep && ct.name != "raw" {
+			ctStep = false
+			if !track(p) {
+				res.Verdict, res.Table = xt.VerdictDrop, "conntrack"
+				return res
+			}
+		}
+		var natDone uint32
+		if ct.name == "nat" {
+			if natDone = natWanted(p, h); natDone == 0 {
+				continue
+			}
+		}
 		res.Table = ct.name
 		p.Table = ct.name
 		v := s.runTable(ct, h, p, &res)
@@ -504,8 +541,53 @@ func (s *Snapshot) Hook(h xt.Hook, p *xt.Pkt) Result {
 			res.Verdict = v
 			return res
 		}
+		if natDone != 0 {
+			// No NAT target took it: the null binding (nf_nat_alloc_null_binding).
+			p.Conn.SetStatus(natDone)
+		}
+	}
+	if ctStep && !track(p) {
+		res.Verdict, res.Table = xt.VerdictDrop, "conntrack"
+		return res
+	}
+	if s.needCT && (h == xt.HookLocalIn || h == xt.HookPostRouting) && p.Tracker != nil && p.Conn != nil {
+		if !p.Tracker.Confirm(p) {
+			res.Verdict, res.Table = xt.VerdictDrop, "conntrack"
+			return res
+		}
 	}
 	return res
+}
+
+// track runs the conntrack step once per packet.
+func track(p *xt.Pkt) bool {
+	if p.CTDone || p.Untracked || p.Tracker == nil {
+		return true
+	}
+	p.CTDone = true
+	return p.Tracker.Track(p)
+}
+
+// natWanted says whether the nat table runs for p at h (nf_nat_inet_fn):
+// only for a connection's NEW or RELATED packets whose NAT of this hook's
+// kind is not yet done. It returns the status bit that marks it done.
+func natWanted(p *xt.Pkt, h xt.Hook) uint32 {
+	if p.Conn == nil {
+		return 0
+	}
+	switch p.CtInfo {
+	case conntrack.New, conntrack.Related, conntrack.RelatedReply:
+	default:
+		return 0
+	}
+	done := uint32(conntrack.StatusDstNATDone)
+	if h == xt.HookLocalIn || h == xt.HookPostRouting {
+		done = conntrack.StatusSrcNATDone
+	}
+	if p.Conn.Status()&done != 0 {
+		return 0
+	}
+	return done
 }
 
 // Counters copies the counters back into a ruleset (for iptables-save -c).

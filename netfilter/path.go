@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 
+	"github.com/nfgo/nfgo/conntrack"
 	"github.com/nfgo/nfgo/host"
 	"github.com/nfgo/nfgo/xt"
 )
@@ -16,6 +17,47 @@ type Stack struct {
 	Host   *host.Host
 	// Env is given to packets that have none; NewEnv builds one from Host.
 	Env *xt.Env
+	// CT is the connection tracking table (it outlives ruleset swaps);
+	// nil tracks nothing.
+	CT *conntrack.Table
+
+	tracker *ctTracker
+}
+
+// ctTracker connects the conntrack table to the hooks.
+type ctTracker struct{ t *conntrack.Table }
+
+func (c *ctTracker) Track(p *xt.Pkt) bool {
+	var ci conntrack.CtInfo
+	var conn *conntrack.Conn
+	if p.Hook == xt.HookLocalOut {
+		ci, conn = c.t.InLocal(&p.Parsed, p.Time, 0)
+	} else {
+		ci, conn = c.t.In(&p.Parsed, p.Time, 0)
+	}
+	if ci == conntrack.Drop {
+		return false
+	}
+	p.CtInfo, p.Conn = ci, conn
+	return true
+}
+
+func (c *ctTracker) Confirm(p *xt.Pkt) bool {
+	conn, ok := c.t.Confirm(p.Conn, p.CtInfo, p.Time)
+	p.Conn = conn
+	return ok
+}
+
+func (s *Stack) prepare(p *xt.Pkt) {
+	if p.Env == nil {
+		p.Env = s.Env
+	}
+	if s.CT != nil && p.Tracker == nil {
+		if s.tracker == nil || s.tracker.t != s.CT {
+			s.tracker = &ctTracker{s.CT}
+		}
+		p.Tracker = s.tracker
+	}
 }
 
 // NewEnv is the packet environment of a host: address types and source
@@ -33,6 +75,7 @@ func NewEnv(h *host.Host, rnd func() uint32) *xt.Env {
 	}
 	return &xt.Env{
 		Rand: rnd,
+		ICMP: &xt.ICMPLimiter{},
 		AddrType: func(a uint32, dev string) uint8 {
 			ad := addr4(a)
 			switch {
@@ -104,9 +147,7 @@ func (o *Outcome) add(h xt.Hook, r Result) {
 // and POSTROUTING.
 func (s *Stack) Receive(p *xt.Pkt, in string, mac []byte) Outcome {
 	var o Outcome
-	if p.Env == nil {
-		p.Env = s.Env
-	}
+	s.prepare(p)
 	snap := s.Engine.Snapshot()
 	p.InIface, p.OutIface, p.MAC = in, "", mac
 	if ifc := s.Host.Iface(in); ifc != nil {
@@ -179,9 +220,7 @@ func (s *Stack) Receive(p *xt.Pkt, in string, mac []byte) Outcome {
 // Send runs a locally generated packet through OUTPUT and POSTROUTING.
 func (s *Stack) Send(p *xt.Pkt) Outcome {
 	var o Outcome
-	if p.Env == nil {
-		p.Env = s.Env
-	}
+	s.prepare(p)
 	snap := s.Engine.Snapshot()
 	p.InIface, p.MAC = "", nil
 	dst := addr4(p.Dst)
@@ -220,9 +259,13 @@ func (s *Stack) Send(p *xt.Pkt) Outcome {
 // OUTPUT and POSTROUTING, recording them in o.
 func (s *Stack) sendReplies(p *xt.Pkt, o *Outcome) {
 	for _, b := range p.Replies {
-		q := &xt.Pkt{Events: p.Events, Explain: p.Explain, Env: p.Env, Time: p.Time}
+		q := &xt.Pkt{Events: p.Events, Explain: p.Explain, Env: p.Env, Time: p.Time, Tracker: p.Tracker}
 		if q.Decode(b) != nil {
 			continue
+		}
+		if p.CTDone && p.Conn != nil {
+			// nf_conntrack_attach: the reply carries the original's entry.
+			q.Conn, q.CtInfo, q.CTDone = p.Conn, conntrack.Attach(p.CtInfo), true
 		}
 		so := s.Send(q)
 		o.Emitted = append(o.Emitted, Emitted{Packet: q.B, Outcome: &so})
