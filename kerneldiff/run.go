@@ -45,6 +45,7 @@ type Scenario struct {
 
 // Outcome is what one side produced.
 type Outcome struct {
+	All   []string // TRACE and LOG lines in the order they were printed
 	Trace []string // TRACE lines
 	Log   []string // LOG lines
 	Save  string   // iptables-save -c, comment lines removed
@@ -211,6 +212,7 @@ func RunKernel(t *testing.T, tp *Topo, sc *Scenario) (Outcome, []frame) {
 		if !strings.Contains(l, marker) {
 			continue
 		}
+		o.All = append(o.All, l)
 		if strings.HasPrefix(l, "TRACE: ") {
 			o.Trace = append(o.Trace, l)
 		} else {

@@ -16,6 +16,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/nfgo/nfgo/conntrack"
 	"github.com/nfgo/nfgo/host"
 	"github.com/nfgo/nfgo/logline"
 	"github.com/nfgo/nfgo/netfilter"
@@ -238,6 +239,10 @@ func Main(args []string, env *Env) int {
 		return fail(env, "%v", err)
 	}
 	st := &netfilter.Stack{Engine: eng, Host: h, Env: netfilter.NewEnv(h, nil)}
+	// Connection tracking state carries from packet to packet of a
+	// capture; timeouts are this host's, or the kernel's defaults.
+	st.CT = conntrack.NewTable(conntrack.HostConfig())
+	xt.ResetStatefulTables()
 	tr := &tracer{w: env.Stdout, kernel: o.format == "kernel", host: h, rs: rs, hook: -1}
 	if o.pcapFile != "" {
 		return tr.runPcap(env, st, o)
@@ -419,7 +424,11 @@ func verdictString(v xt.Verdict) string {
 }
 
 func (t *tracer) one(st *netfilter.Stack, raw []byte, in string, mac []byte, mark uint32) {
-	p := &xt.Pkt{Events: t, Mark: mark}
+	t.oneAt(st, raw, in, mac, mark, 0)
+}
+
+func (t *tracer) oneAt(st *netfilter.Stack, raw []byte, in string, mac []byte, mark uint32, when int64) {
+	p := &xt.Pkt{Events: t, Mark: mark, Time: when}
 	if !t.kernel {
 		p.Explain = t
 	}
@@ -485,7 +494,7 @@ func (t *tracer) runPcap(env *Env, st *netfilter.Stack, o *options) int {
 		return fail(env, "the host has no interface %q", o.pcapIn)
 	}
 	for {
-		data, _, err := r.ReadPacketData()
+		data, ci, err := r.ReadPacketData()
 		if err != nil {
 			break
 		}
@@ -493,7 +502,7 @@ func (t *tracer) runPcap(env *Env, st *netfilter.Stack, o *options) int {
 			continue
 		}
 		pkt := append([]byte(nil), data[14:]...)
-		t.one(st, pkt, o.pcapIn, data[:14], 0)
+		t.oneAt(st, pkt, o.pcapIn, data[:14], 0, ci.Timestamp.UnixNano())
 	}
 	return 0
 }
