@@ -157,3 +157,44 @@ func TestKernelTraceAndLog(t *testing.T) {
 		t.Logf("trace-and-log: identical: %d TRACE lines, %d LOG lines, counters", len(k.Trace), len(k.Log))
 	}
 }
+
+// Fragments and IP options through LOG (every flag) and the -f match,
+// forwarded by a router without connection tracking (so no reassembly).
+var fragOpts = &Scenario{
+	Name: "fragments-and-ip-options",
+	Rules: `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A FORWARD -f -j LOG --log-prefix "frag: " --log-ip-options --log-tcp-options --log-tcp-sequence
+-A FORWARD ! -f -p udp -j LOG --log-prefix "udp: " --log-ip-options
+-A FORWARD ! -f -p tcp -j LOG --log-prefix "tcp: " --log-ip-options --log-tcp-options --log-tcp-sequence
+-A FORWARD -p icmp -j LOG --log-prefix "icmp: " --log-ip-options
+COMMIT
+`,
+	Traffic: func(t *testing.T, tp *Topo) {
+		c, s := addr(tp.ClientIP), addr(tp.ServerIP)
+		nop := []byte{1, 1, 1, 1}
+		Send(t, tp.C,
+			// A UDP datagram in two fragments: the first carries the header.
+			packet.Build(&packet.Spec{Src: c, Dst: s, Proto: packet.ProtoUDP, SrcPort: 5000, DstPort: 6000, PayloadLen: 16, MF: true, ID: 77}),
+			packet.Build(&packet.Spec{Src: c, Dst: s, Proto: packet.ProtoUDP, FragOffset: 3, PayloadLen: 24, ID: 77}),
+			// A TCP fragment at offset 1 (8 bytes) and a later one.
+			packet.Build(&packet.Spec{Src: c, Dst: s, Proto: packet.ProtoTCP, FragOffset: 2, PayloadLen: 16, MF: true, ID: 78}),
+			// IP options (NOPs, which forwarding leaves alone) on UDP, TCP, ICMP.
+			packet.Build(&packet.Spec{Src: c, Dst: s, Proto: packet.ProtoUDP, SrcPort: 5001, DstPort: 6001, IPOptions: nop, PayloadLen: 3}),
+			packet.Build(&packet.Spec{Src: c, Dst: s, Proto: packet.ProtoTCP, SrcPort: 5002, DstPort: 80, IPOptions: nop,
+				TCPFlags: packet.TCPSyn, TCPOptions: []byte{2, 4, 5, 0xb4, 1, 3, 3, 7}}),
+			packet.Build(&packet.Spec{Src: c, Dst: s, Proto: packet.ProtoICMP, ICMPType: 8, ICMPID: 3, ICMPSeq: 4, IPOptions: nop, TotalLen: 60, TOS: 0xb8}),
+		)
+	},
+}
+
+func TestKernelFragmentsAndOptions(t *testing.T) {
+	tp := NewTopo(t)
+	k, frames := RunKernel(t, tp, fragOpts)
+	n := RunNfgo(t, tp, fragOpts, frames)
+	if Compare(t, fragOpts.Name, k, n) {
+		t.Logf("fragments and IP options: identical: %d LOG lines, counters", len(k.Log))
+	}
+}
