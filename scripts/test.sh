@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 FUZZTIME="${FUZZTIME:-15s}"
 go vet ./...
 go test -count=1 ./...
+# The concurrent parts under the race detector.
+go test -count=1 -race ./netfilter ./conntrack
 # The scoreboards: upstream .t vectors per file, and the differential
 # comparison with the kernel per scenario (skipped without root).
 go test -count=1 -run 'TestConformance$' -v ./tools/iptables | grep -E '^\s+(file|iptables\.t|libip|libxt|TOTAL)' || true
