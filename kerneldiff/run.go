@@ -18,7 +18,6 @@ import (
 
 	"github.com/nfgo/nfgo/conntrack"
 	"github.com/nfgo/nfgo/host"
-	"github.com/nfgo/nfgo/logline"
 	"github.com/nfgo/nfgo/netfilter"
 	"github.com/nfgo/nfgo/rules"
 	"github.com/nfgo/nfgo/xt"
@@ -342,11 +341,7 @@ type sink struct {
 func (s *sink) Log(p *xt.Pkt, level uint8, line []byte) { s.o.Log = append(s.o.Log, string(line)) }
 
 func (s *sink) Trace(p *xt.Pkt, table, chain, comment string, rulenum int) {
-	s.buf = logline.Append(s.buf[:0], &logline.Packet{
-		Prefix: fmt.Sprintf("TRACE: %s:%s:%s:%d ", table, chain, comment, rulenum),
-		In:     p.InIface, Out: p.OutIface, MAC: p.MAC, HardHeaderLen: p.InHardHeaderLen, MACEther: p.InEther,
-		IP: p.B, Mark: p.Mark, Flags: logline.TCPSeq | logline.TCPOpt | logline.IPOpt | logline.UID,
-	})
+	s.buf = xt.AppendTraceLine(s.buf[:0], p, table, chain, comment, rulenum)
 	s.o.Trace = append(s.o.Trace, string(s.buf))
 }
 

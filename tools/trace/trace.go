@@ -44,6 +44,8 @@ Options:
   --no-forward     the host does not forward (default: it does)
   --format F       "text" (default) or "kernel": only the TRACE and LOG
                    lines the kernel would print
+  --log FILE       also append the TRACE and LOG lines, in kernel format,
+                   to FILE
   --pcap FILE      take every packet of an Ethernet capture, in order
   --in IFACE       the interface the capture's packets arrive on
 
@@ -68,6 +70,7 @@ var peerMAC = net.HardwareAddr{0x02, 0, 0, 0, 0, 0xfe}
 
 type options struct {
 	rulesFile, hostFile, routesFile string
+	logFile                         string
 	noForward                       bool
 	format                          string
 	pcapFile, pcapIn                string
@@ -113,7 +116,7 @@ func parseArgs(args []string) (*options, error) {
 		var err error
 		var n uint64
 		switch a {
-		case "--rules", "--host", "--routes", "--format", "--pcap", "--in", "-i", "-p", "-s", "-d",
+		case "--rules", "--host", "--routes", "--format", "--pcap", "--in", "--log", "-i", "-p", "-s", "-d",
 			"--sport", "--dport", "--tcp-flags", "--icmp-type", "--ttl", "--tos", "--id", "--len", "--mark", "--seq", "--ack":
 			if v, err = next(&i, a); err != nil {
 				return nil, err
@@ -124,6 +127,8 @@ func parseArgs(args []string) (*options, error) {
 			return nil, errHelp
 		case "--rules":
 			o.rulesFile = v
+		case "--log":
+			o.logFile = v
 		case "--host":
 			o.hostFile = v
 		case "--routes":
@@ -244,6 +249,14 @@ func Main(args []string, env *Env) int {
 	st.CT = conntrack.NewTable(conntrack.HostConfig())
 	xt.ResetStatefulTables()
 	tr := &tracer{w: env.Stdout, kernel: o.format == "kernel", host: h, rs: rs, hook: -1}
+	if o.logFile != "" {
+		f, err := os.OpenFile(o.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return fail(env, "%v", err)
+		}
+		defer f.Close()
+		tr.logFile = f
+	}
 	if o.pcapFile != "" {
 		return tr.runPcap(env, st, o)
 	}
@@ -341,9 +354,12 @@ type tracer struct {
 	buf    []byte
 	cur    string // "table chain" being printed
 	hook   int    // hook being printed, -1 none
+	// logFile receives the TRACE and LOG lines in kernel format (--log).
+	logFile io.Writer
 }
 
 func (t *tracer) Log(p *xt.Pkt, level uint8, line []byte) {
+	t.toFile(line)
 	if t.kernel {
 		fmt.Fprintf(t.w, "%s\n", line)
 		return
@@ -352,16 +368,22 @@ func (t *tracer) Log(p *xt.Pkt, level uint8, line []byte) {
 }
 
 func (t *tracer) Trace(p *xt.Pkt, table, chain, comment string, rulenum int) {
-	t.buf = logline.Append(t.buf[:0], &logline.Packet{
-		Prefix: fmt.Sprintf("TRACE: %s:%s:%s:%d ", table, chain, comment, rulenum),
-		In:     p.InIface, Out: p.OutIface, MAC: p.MAC, HardHeaderLen: p.InHardHeaderLen, MACEther: p.InEther,
-		IP: p.B, Mark: p.Mark, Flags: logline.TCPSeq | logline.TCPOpt | logline.IPOpt | logline.UID,
-	})
+	t.buf = xt.AppendTraceLine(t.buf[:0], p, table, chain, comment, rulenum)
+	t.toFile(t.buf)
 	if t.kernel {
 		fmt.Fprintf(t.w, "%s\n", t.buf)
 		return
 	}
 	fmt.Fprintf(t.w, "      %s\n", t.buf)
+}
+
+// toFile appends a kernel-format line to the --log file.
+func (t *tracer) toFile(line []byte) {
+	if t.logFile == nil {
+		return
+	}
+	t.logFile.Write(line)
+	t.logFile.Write([]byte{'\n'})
 }
 
 func (t *tracer) header(p *xt.Pkt, table, chain string) {

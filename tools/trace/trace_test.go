@@ -60,3 +60,27 @@ func TestTracePath(t *testing.T) {
 		t.Errorf("bad option: %d %q", code, stderr)
 	}
 }
+
+// --log appends the kernel-format LOG and TRACE lines to a file, in
+// addition to the text report.
+func TestTraceLogFile(t *testing.T) {
+	dir := t.TempDir()
+	rf := filepath.Join(dir, "r")
+	os.WriteFile(rf, []byte("*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p tcp -j TRACE\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -j LOG --log-prefix \"in: \"\nCOMMIT\n"), 0o644)
+	lf := filepath.Join(dir, "log")
+	var out, errb bytes.Buffer
+	if code := Main([]string{"--rules", rf, "--log", lf, "-i", "eth0", "-p", "tcp", "-s", "203.0.113.5", "-d", "10.0.0.1", "--dport", "22"}, &Env{Stdout: &out, Stderr: &errb}); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	b, _ := os.ReadFile(lf)
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	want := []string{"TRACE: raw:PREROUTING:policy:2 IN=eth0 ", "TRACE: filter:INPUT:rule:1 IN=eth0 ", "in: IN=eth0 ", "TRACE: filter:INPUT:policy:2 IN=eth0 "}
+	if len(lines) != len(want) {
+		t.Fatalf("log file:\n%s", b)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w) {
+			t.Errorf("line %d: %q, want prefix %q", i, lines[i], w)
+		}
+	}
+}
