@@ -6,6 +6,7 @@ package packet
 import (
 	"encoding/binary"
 	"errors"
+	"math/bits"
 )
 
 // IP protocol numbers used here.
@@ -78,15 +79,37 @@ func (p *Parsed) FragOffset() uint16 { return p.FragOff & OffsetMask }
 // IsFragment reports a fragment of any kind (MF set or offset non-zero).
 func (p *Parsed) IsFragment() bool { return p.FragOff&(FlagMF|OffsetMask) != 0 }
 
-// Checksum16 is the Internet checksum of b (ones' complement sum).
+// Checksum16 is the Internet checksum of b (ones' complement sum), with
+// initial added (a pseudo-header sum, not yet folded).
 func Checksum16(b []byte, initial uint32) uint16 {
-	sum := initial
-	for len(b) >= 2 {
-		sum += uint32(b[0])<<8 | uint32(b[1])
+	// Sum 32-bit big-endian words into 64 bits (no carry is lost for any
+	// packet size), then fold: the ones' complement sum is the same as
+	// summing 16-bit words.
+	sum := uint64(initial)
+	var carry, c uint64
+	for len(b) >= 32 {
+		sum, c = bits.Add64(sum, binary.BigEndian.Uint64(b[0:]), 0)
+		carry += c
+		sum, c = bits.Add64(sum, binary.BigEndian.Uint64(b[8:]), 0)
+		carry += c
+		sum, c = bits.Add64(sum, binary.BigEndian.Uint64(b[16:]), 0)
+		carry += c
+		sum, c = bits.Add64(sum, binary.BigEndian.Uint64(b[24:]), 0)
+		carry += c
+		b = b[32:]
+	}
+	// Fold the 64-bit sum (and its carries) to 32 bits before the tail.
+	sum = sum&0xFFFFFFFF + sum>>32 + carry
+	for len(b) >= 4 {
+		sum += uint64(binary.BigEndian.Uint32(b))
+		b = b[4:]
+	}
+	if len(b) >= 2 {
+		sum += uint64(b[0])<<8 | uint64(b[1])
 		b = b[2:]
 	}
 	if len(b) == 1 {
-		sum += uint32(b[0]) << 8
+		sum += uint64(b[0]) << 8
 	}
 	for sum>>16 != 0 {
 		sum = sum&0xFFFF + sum>>16
