@@ -15,6 +15,11 @@ type Config struct {
 
 	Checksum bool // nf_conntrack_checksum: verify L4 checksums at PREROUTING
 
+	// ExpectMax is nf_conntrack_expect_max: at most this many
+	// expectations (0: four per expectation hash bucket, the kernel's
+	// default of buckets/256*4).
+	ExpectMax int
+
 	TCPLoose            bool // nf_conntrack_tcp_loose: pick up connections mid-stream
 	TCPBeLiberal        bool // nf_conntrack_tcp_be_liberal
 	TCPNoWindowCheck    bool // nf_conntrack_tcp_no_window_check
@@ -68,6 +73,7 @@ var Sysctls = []Sysctl{
 	{"nf_conntrack_icmp_timeout", 30, func(c *Config) any { return &c.ICMPTimeout }},
 	{"nf_conntrack_gre_timeout", 30, func(c *Config) any { return &c.GRETimeout }},
 	{"nf_conntrack_gre_timeout_stream", 180, func(c *Config) any { return &c.GRETimeoutStream }},
+	{"nf_conntrack_expect_max", 4096, func(c *Config) any { return &c.ExpectMax }},
 }
 
 func (s *Sysctl) set(c *Config, v int) {

@@ -1,6 +1,7 @@
 package conntrack
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strconv"
@@ -103,7 +104,16 @@ func (c *Conn) AppendList(b []byte, now int64) []byte {
 		b = strconv.AppendUint(b, uint64(c.zone), 10)
 		b = append(b, ' ')
 	}
-	return append(b, "use=1\n"...)
+	if c.helper != nil {
+		b = append(b, "helper="...)
+		b = append(b, c.helper.Name...)
+		b = append(b, ' ')
+	}
+	// use= is the reference count: the table's, plus one held by each
+	// entry this one is the master of.
+	b = append(b, "use="...)
+	b = strconv.AppendInt(b, 1+int64(c.children.Load()), 10)
+	return append(b, '\n')
 }
 
 func appendGREKeys(b []byte, t *Tuple) []byte {
@@ -156,7 +166,82 @@ func (c *Conn) AppendProc(b []byte, now int64) []byte {
 	b = strconv.AppendUint(b, uint64(c.Mark()), 10)
 	b = append(b, " zone="...)
 	b = strconv.AppendUint(b, uint64(c.zone), 10)
-	return append(b, " use=2\n"...)
+	b = append(b, " use="...)
+	b = strconv.AppendInt(b, 2+int64(c.children.Load()), 10)
+	return append(b, '\n')
+}
+
+// AppendExpectProc appends the expectation as a line of
+// /proc/net/nf_conntrack_expect (exp_seq_show).
+func (e *Expect) AppendExpectProc(b []byte, now int64) []byte {
+	b = strconv.AppendInt(b, e.Expires(now), 10)
+	b = append(b, " l3proto = 2 proto="...)
+	b = strconv.AppendUint(b, uint64(e.Tuple.Proto), 10)
+	b = append(b, ' ')
+	b = appendTuple(b, &e.Tuple)
+	if e.Helper != nil {
+		b = append(b, e.Helper.Name...)
+	}
+	return append(b, '\n')
+}
+
+// AppendExpectList appends the expectation as `conntrack -L expect`
+// (conntrack-tools 1.4.7) prints it.
+func (e *Expect) AppendExpectList(b []byte, now int64) []byte {
+	b = strconv.AppendInt(b, e.Expires(now), 10)
+	b = append(b, " proto="...)
+	b = strconv.AppendUint(b, uint64(e.Tuple.Proto), 10)
+	b = append(b, ' ')
+	b = appendTuple(b, &e.Tuple)
+	// The mask as ctnetlink dumps it: the destination is always exact.
+	m := Tuple{Src: e.MaskSrc, Dst: 0xFFFFFFFF, SrcPort: e.MaskSrcPort, DstPort: 0xFFFF, Proto: e.Tuple.Proto}
+	b = appendPrefixedTuple(b, "mask-", &m)
+	mt := e.Master.th[0].t
+	b = appendPrefixedTuple(b, "master-", &mt)
+	b = append(b, "class="...)
+	b = strconv.AppendUint(b, uint64(e.Class), 10)
+	if e.Helper != nil {
+		b = append(b, " helper="...)
+		b = append(b, e.Helper.Name...)
+	}
+	return append(b, '\n')
+}
+
+// appendPrefixedTuple appends a tuple with its addresses' names
+// prefixed: "mask-src=... mask-dst=... sport=... dport=... ".
+func appendPrefixedTuple(b []byte, pfx string, t *Tuple) []byte {
+	tb := appendTuple(nil, t)
+	i := bytes.Index(tb, []byte(" dst="))
+	b = append(b, pfx...)
+	b = append(b, tb[:i+1]...)
+	b = append(b, pfx...)
+	return append(b, tb[i+1:]...)
+}
+
+// WriteExpectProc writes /proc/net/nf_conntrack_expect.
+func (t *Table) WriteExpectProc(w io.Writer, now int64) error {
+	var b []byte
+	t.EachExpect(now, func(e *Expect) { b = e.AppendExpectProc(b, now) })
+	_, err := w.Write(b)
+	return err
+}
+
+// WriteExpectList writes every expectation as conntrack -L expect does
+// and returns how many; ExpectListSummary is its closing line (stderr).
+func (t *Table) WriteExpectList(w io.Writer, now int64) (int, error) {
+	var b []byte
+	n := 0
+	t.EachExpect(now, func(e *Expect) {
+		b = e.AppendExpectList(b, now)
+		n++
+	})
+	_, err := w.Write(b)
+	return n, err
+}
+
+// ExpectListSummary is conntrack -L expect's closing line (on stderr).
+func ExpectListSummary(n int) string {
+	return fmt.Sprintf("conntrack v1.4.7 (conntrack-tools): %d expectations have been shown.\n", n)
 }
 
 // WriteList writes every entry as `conntrack -L` does (to stdout) and

@@ -24,7 +24,25 @@ const (
 // the nf_conntrack_checksum sysctl is set, as the kernel does at
 // PREROUTING.
 func (t *Table) In(p *packet.Parsed, now int64, zone uint16) (CtInfo, *Conn) {
-	return t.in(p, now, zone, t.cfg.Checksum)
+	return t.in(p, now, zone, nil, t.cfg.Checksum)
+}
+
+// InHelper is In for a packet that raw's CT --helper gave a template
+// with helper h (nil: none): a connection the packet creates gets the
+// helper, unless an expectation claims it (init_conntrack's
+// __nf_ct_try_assign_helper). The template does nothing for packets of
+// existing connections.
+func (t *Table) InHelper(p *packet.Parsed, now int64, zone uint16, h *Helper) (CtInfo, *Conn) {
+	return t.in(p, now, zone, h, t.cfg.Checksum)
+}
+
+// InLocalHelper is InLocal with a template's helper (raw OUTPUT's CT
+// --helper).
+func (t *Table) InLocalHelper(p *packet.Parsed, now int64, zone uint16, h *Helper) (CtInfo, *Conn) {
+	if p.IsFragment() {
+		return Invalid, nil
+	}
+	return t.in(p, now, zone, h, false)
 }
 
 // InLocal is nf_conntrack_in at OUTPUT, for locally generated packets:
@@ -35,7 +53,7 @@ func (t *Table) InLocal(p *packet.Parsed, now int64, zone uint16) (CtInfo, *Conn
 	if p.IsFragment() {
 		return Invalid, nil
 	}
-	return t.in(p, now, zone, false)
+	return t.in(p, now, zone, nil, false)
 }
 
 // Attach is nf_conntrack_attach: the ctinfo a packet the host generates
@@ -48,7 +66,7 @@ func Attach(ci CtInfo) CtInfo {
 	return RelatedReply
 }
 
-func (t *Table) in(p *packet.Parsed, now int64, zone uint16, csum bool) (CtInfo, *Conn) {
+func (t *Table) in(p *packet.Parsed, now int64, zone uint16, helper *Helper, csum bool) (CtInfo, *Conn) {
 	// ipv4_get_l4proto: fragments (other than the first) carry no
 	// transport header.
 	if p.FragOffset() != 0 || p.IHL > len(p.B) {
@@ -87,6 +105,17 @@ func (t *Table) in(p *packet.Parsed, now int64, zone uint16, csum bool) (CtInfo,
 			}
 			ct = t.newConn(&tp, &repl, zone, h)
 			ci = New
+			if e := t.findExpect(&tp, zone, now); e != nil {
+				// "Welcome, Mr. Bond. We've been expecting you..."
+				ct.status.Or(StatusExpected)
+				ct.master = e.Master
+				ct.mark.Store(e.Master.mark.Load())
+				ci = Related
+			} else if helper != nil {
+				ct.status.Or(StatusHelper)
+				ct.helper = helper
+				ct.ftp = &ftpState{}
+			}
 		} else if dir == Reply {
 			ci = EstablishedReply
 		} else {
@@ -116,6 +145,19 @@ func (t *Table) in(p *packet.Parsed, now int64, zone uint16, csum bool) (CtInfo,
 		}
 		return ci, ct
 	}
+}
+
+// ConfirmPacket is nf_confirm: the helper of the packet's entry (if any)
+// reads the packet, then the entry is confirmed (Confirm). false means the
+// kernel drops the packet: the helper refused it (a partial FTP command,
+// an expectation that could not be added) or confirmation failed.
+func (t *Table) ConfirmPacket(p *packet.Parsed, ct *Conn, ci CtInfo, now int64) (*Conn, bool) {
+	if ct != nil && ct.helper != nil && ci != RelatedReply && ct.helper.help != nil {
+		if !ct.helper.help(t, ct, ci, p, now) {
+			return ct, false
+		}
+	}
+	return t.Confirm(ct, ci, now)
 }
 
 // handle is nf_conntrack_handle_packet.

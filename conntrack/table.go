@@ -91,6 +91,18 @@ type Conn struct {
 	udpStreamTS int64
 	// GRE: the timeouts given at creation (ns).
 	greTimeout, greStreamTimeout int64
+
+	// Helpers and expectations: the helper attached at creation and its
+	// state (under mu), the expecting master, the master's expectations
+	// and their number per class (under the table's expectation lock),
+	// and how many confirmed entries it is the master of (their
+	// references show in use=).
+	helper    *Helper
+	ftp       *ftpState
+	master    *Conn
+	exps      *Expect
+	expecting [4]uint8 // NF_CT_MAX_EXPECT_CLASSES
+	children  atomic.Int32
 }
 
 // Tuple returns the tuple of one direction.
@@ -181,8 +193,12 @@ type Table struct {
 	lastGC  int64
 	timeout timeouts
 
+	exp *expectTable
+
 	// Stats, as /proc/net/stat/nf_conntrack counts them.
 	StatInvalid, StatDrop, StatEarlyDrop, StatInsertFailed, StatClashResolve atomic.Uint64
+	// Expectations created and fulfilled (expect_create, expect_new).
+	StatExpectCreate, StatExpectNew atomic.Uint64
 }
 
 // timeouts are the configured timeouts in ns.
@@ -199,6 +215,7 @@ func NewTable(cfg Config) *Table {
 	cfg.fixup()
 	t := &Table{cfg: cfg, seed: 0x6e66676f6374}
 	t.heads = make([]*node, cfg.Buckets)
+	t.exp = newExpectTable(cfg.Buckets, cfg.ExpectMax, t.seed)
 	s := int64(1e9)
 	t.timeout = timeouts{
 		generic:   int64(cfg.GenericTimeout) * s,
@@ -314,6 +331,10 @@ func (t *Table) kill(ct *Conn) bool {
 	t.unlink(&ct.th[1], ct.bucket[1])
 	unlock2(a, b)
 	t.count.Add(-1)
+	t.removeExpectations(ct)
+	if ct.master != nil {
+		ct.master.children.Add(-1)
+	}
 	return true
 }
 
@@ -489,6 +510,9 @@ func (t *Table) Confirm(ct *Conn, ci CtInfo, now int64) (*Conn, bool) {
 	ct.status.Or(StatusConfirmed)
 	t.count.Add(1)
 	unlock2(la, lb)
+	if ct.master != nil {
+		ct.master.children.Add(1)
+	}
 	return ct, true
 }
 

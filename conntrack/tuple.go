@@ -23,15 +23,25 @@
 //   - OUTPUT: the same with table.InLocal (checksums not verified,
 //     fragments skipped).
 //   - When INPUT or POSTROUTING accepts the packet:
-//     ct, ok = table.Confirm(ct, ci, now); !ok means the kernel drops it.
+//     ct, ok = table.ConfirmPacket(p, ct, ci, now) (nf_confirm: the
+//     entry's helper reads the packet, then Confirm); !ok means the
+//     kernel drops it.
+//   - Raw's CT --helper NAME gives the packet a template: use
+//     table.InHelper / InLocalHelper with HelperByName(NAME, proto), so
+//     that a connection the packet creates gets the helper.
 //   - A packet the host generates in answer to another (REJECT) carries
 //     the other's entry with Attach(ci) and is not given to In.
 //
 // Conntrack sees whole packets: the kernel defragments before it. Non-first
 // fragments given to In are INVALID.
 //
-// Not modelled: helpers and expectations (so no entry is ever EXPECTED and
-// RELATED comes only from ICMP errors), NAT and sequence adjustment,
+// Helpers and expectations (helper.go, ftp.go): the ftp helper, attached
+// by CT --helper, reads the control connection and creates expectations;
+// the first packet of a connection matching one is RELATED, its entry
+// EXPECTED with the helper's entry as master. Other helpers are not
+// modelled.
+//
+// Not modelled: NAT and sequence adjustment,
 // accounting and timestamps (sysctls off by default), the SCTP, UDP-Lite
 // and DCCP trackers (those protocols are tracked as generic ones), the
 // PPTP keymap of GRE, event reporting, and per-CPU statistics.

@@ -3,6 +3,8 @@ package xt
 import (
 	"fmt"
 	"strings"
+
+	"github.com/nfgo/nfgo/conntrack"
 )
 
 // CT: -j CT [--notrack] [--helper NAME] [--timeout NAME] [--ctevents LIST]
@@ -256,19 +258,43 @@ var notrackTarget = Def{
 }
 
 // PacketLogic reports what of CT nfgo's packet path does: --notrack (and
-// NOTRACK) only, so far.
+// NOTRACK), a plain template (-j CT) and --helper with the helpers
+// conntrack models (ftp). Zones, timeout policies and event masks have
+// no packet logic yet.
 func (t *CT) PacketLogic() error {
-	if t.Flags&CTNotrack == 0 {
-		return OtherErrorf("target `CT' with --zone, --helper, --timeout or events has no packet logic in nfgo yet")
+	if t.Flags&CTNotrack != 0 {
+		return nil
+	}
+	switch {
+	case t.Flags&(CTZoneDirOrig|CTZoneDirRepl|CTZoneMark) != 0 || t.Zone != 0:
+		return OtherErrorf("target `CT' with --zone has no packet logic in nfgo yet")
+	case t.Timeout != "":
+		return OtherErrorf("target `CT' with --timeout has no packet logic in nfgo yet")
+	case t.CtEvents != 0 || t.ExpEvents != 0:
+		return OtherErrorf("target `CT' with --ctevents or --expevents has no packet logic in nfgo yet")
+	case t.Helper != "" && conntrack.HelperByName(t.Helper, 6) == nil:
+		return OtherErrorf("target `CT' with --helper %s has no packet logic in nfgo yet (only ftp)", t.Helper)
 	}
 	return nil
 }
 
-// Target is xt_CT's notrack_tg / xt_ct_target: the packet skips
-// connection tracking (ctstate UNTRACKED).
+// Target is xt_CT's notrack_tg / xt_ct_target: a packet that already
+// has conntrack information (an attached reply, or an earlier CT rule's
+// template) is left alone; otherwise --notrack makes it skip connection
+// tracking (ctstate UNTRACKED) and other CT rules give it their template:
+// a connection it creates gets the template's helper.
 func (t *CT) Target(p *Pkt) Verdict {
+	if p.CTDone || p.Untracked || p.CTTemplate {
+		return VerdictContinue
+	}
 	if t.Flags&CTNotrack != 0 {
 		p.Untracked = true
+		return VerdictContinue
+	}
+	p.CTTemplate = true
+	if t.Helper != "" {
+		// Helpers only exist for TCP here (Check refused the rest).
+		p.CTHelper = conntrack.HelperByName(t.Helper, 6)
 	}
 	return VerdictContinue
 }
