@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/exec"
 	"sort"
@@ -52,6 +53,15 @@ type Outcome struct {
 	// nil otherwise), in order: captured from the kernel's router, the
 	// Emitted packets nfgo sent out through OUTPUT and POSTROUTING.
 	Replies [][]byte
+
+	// nfgo only: its connection tracking table after the last frame (at
+	// time End), and how many packets nfgo forwarded that the kernel did
+	// not send on (Unforwarded) or that the kernel forwarded and nfgo did
+	// not (Unmatched: a frame leaving the router, from neither of its
+	// addresses, that nfgo never sent).
+	CT                     *conntrack.Table
+	End                    int64
+	Unforwarded, Unmatched int
 }
 
 // kmsgReader reads kernel log records written after it was opened. It
@@ -318,7 +328,7 @@ func kernelReplies(tp *Topo, frames []frame) [][]byte {
 }
 
 // MaskReply returns the bytes of a generated packet as compared: for an
-// ICMP error, the IP ID and, with it, the IP header checksum are zeroed.
+// ICMP error (destination unreachable, time exceeded), the IP ID and, with it, the IP header checksum are zeroed.
 // The kernel's ICMP socket sends without DF, so ip_select_ident gives the
 // error a hashed per-destination ID (a boot-time secret key and random
 // increments) that cannot be reproduced; TCP resets carry ID 0 with DF
@@ -326,7 +336,7 @@ func kernelReplies(tp *Topo, frames []frame) [][]byte {
 func MaskReply(b []byte) []byte {
 	m := append([]byte(nil), b...)
 	ihl := int(m[0]&0x0F) * 4
-	if m[9] == 1 && len(m) > ihl && m[ihl] == 3 {
+	if m[9] == 1 && len(m) > ihl && (m[ihl] == 3 || m[ihl] == 11) {
 		m[4], m[5], m[10], m[11] = 0, 0, 0, 0
 	}
 	return m
@@ -371,6 +381,12 @@ func RunNfgo(t *testing.T, tp *Topo, sc *Scenario, frames []frame) Outcome {
 	cfg := conntrack.HostConfig()
 	cfg.Checksum = false
 	st.CT = conntrack.NewTable(cfg)
+	// Reassembly queues expire after the router's ipfrag_time.
+	if out, _, code := tp.R.Run("sysctl", "-n", "net.ipv4.ipfrag_time"); code == 0 {
+		if sec, err := strconv.Atoi(strings.TrimSpace(out)); err == nil && sec > 0 {
+			st.FragTimeout = int64(sec) * 1e9
+		}
+	}
 	xt.ResetStatefulTables()
 	var o Outcome
 	sk := &sink{o: &o}
@@ -384,6 +400,13 @@ func RunNfgo(t *testing.T, tp *Topo, sc *Scenario, frames []frame) Outcome {
 		if len(f.data) < 14 || f.data[12] != 0x08 || f.data[13] != 0x00 {
 			continue
 		}
+		// Fragment queues that time out before this frame: the ICMP
+		// errors nfgo sends for them are the router's, not OUTPUT's input.
+		for _, e := range st.Expire(f.ts.UnixNano(), sk) {
+			if e.Outcome.Sent {
+				pending = append(pending, e.Packet)
+			}
+		}
 		src := fmtMAC(f.data[6:12])
 		ipb := append([]byte(nil), f.data[14:]...)
 		p := &xt.Pkt{Events: sk, Time: f.ts.UnixNano()}
@@ -393,7 +416,14 @@ func RunNfgo(t *testing.T, tp *Topo, sc *Scenario, frames []frame) Outcome {
 		}
 		if !routerMAC[src] {
 			out := st.Receive(p, f.iface, f.data[:14])
-			if out.Sent {
+			switch {
+			case out.Sent && out.Fragments != nil:
+				// Fragmented on output (a reassembled datagram cut
+				// again, or one over the MTU): the fragments leave.
+				for _, fr := range out.Fragments {
+					forwarded[string(fr)]++
+				}
+			case out.Sent:
 				forwarded[string(p.B)]++
 			}
 			for _, e := range out.Emitted {
@@ -416,7 +446,17 @@ func RunNfgo(t *testing.T, tp *Topo, sc *Scenario, frames []frame) Outcome {
 			pending = append(pending[:i], pending[i+1:]...)
 			continue
 		}
+		if !h.IsLocal(addr4(p.Src)) {
+			o.Unmatched++
+		}
 		st.Send(p)
+	}
+	for _, n := range forwarded {
+		o.Unforwarded += n
+	}
+	o.CT = st.CT
+	if len(frames) > 0 {
+		o.End = frames[len(frames)-1].ts.UnixNano()
 	}
 	c := rs.Clone()
 	eng.Snapshot().Counters(c)
@@ -434,6 +474,10 @@ func matchReply(pending [][]byte, b []byte) int {
 		}
 	}
 	return -1
+}
+
+func addr4(a uint32) netip.Addr {
+	return netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)})
 }
 
 func fmtMAC(b []byte) string {

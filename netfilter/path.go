@@ -21,7 +21,17 @@ type Stack struct {
 	// nil tracks nothing.
 	CT *conntrack.Table
 
+	// Fragment reassembly settings, read when the first fragment arrives:
+	// FragTimeout is net.ipv4.ipfrag_time in ns (0: 30 s), FragHighThresh
+	// net.ipv4.ipfrag_high_thresh in bytes (0: 4 MiB, negative: no
+	// reassembly), FragMaxDist net.ipv4.ipfrag_max_dist (0: 64, negative:
+	// no check).
+	FragTimeout    int64
+	FragHighThresh int
+	FragMaxDist    int
+
 	tracker *ctTracker
+	frag    defragState
 }
 
 // ctTracker connects the conntrack table to the hooks.
@@ -31,9 +41,9 @@ func (c *ctTracker) Track(p *xt.Pkt) bool {
 	var ci conntrack.CtInfo
 	var conn *conntrack.Conn
 	if p.Hook == xt.HookLocalOut {
-		ci, conn = c.t.InLocal(&p.Parsed, p.Time, 0)
+		ci, conn = c.t.InLocalHelper(&p.Parsed, p.Time, 0, p.CTHelper)
 	} else {
-		ci, conn = c.t.In(&p.Parsed, p.Time, 0)
+		ci, conn = c.t.InHelper(&p.Parsed, p.Time, 0, p.CTHelper)
 	}
 	if ci == conntrack.Drop {
 		return false
@@ -42,8 +52,13 @@ func (c *ctTracker) Track(p *xt.Pkt) bool {
 	return true
 }
 
+// ConntrackTable gives matches the table (xt.ConntrackTabler: connlimit
+// looks up the connections it remembers).
+func (c *ctTracker) ConntrackTable() *conntrack.Table { return c.t }
+
 func (c *ctTracker) Confirm(p *xt.Pkt) bool {
-	conn, ok := c.t.Confirm(p.Conn, p.CtInfo, p.Time)
+	// nf_confirm: the entry's helper reads the packet first.
+	conn, ok := c.t.ConfirmPacket(&p.Parsed, p.Conn, p.CtInfo, p.Time)
 	p.Conn = conn
 	return ok
 }
@@ -128,7 +143,22 @@ type Outcome struct {
 	Local    bool       // delivered to a local socket (passed INPUT)
 	Sent     bool       // left through OutIface (passed POSTROUTING)
 	OutIface string
-	Drop     string // why it was dropped outside the rules ("no route", "forwarding disabled", "ttl exceeded", "malformed")
+	Drop     string // why it was dropped outside the rules ("no route", "forwarding disabled", "ttl exceeded", "malformed", "fragmentation needed", or a reassembly failure)
+	// Held: the packet was a fragment that the host queued for
+	// reassembly (nf_defrag_ipv4 stole it, or ip_local_deliver queued
+	// it); the datagram is not complete yet. Verdict is then DROP and
+	// Drop "held for reassembly".
+	Held bool
+	// Reassembled: the packet completed a datagram; the Pkt now holds the
+	// whole datagram (header of the offset-0 fragment, total length and
+	// checksum rewritten, flags DF or none), which is what went on
+	// through the hooks.
+	Reassembled bool
+	// Fragments are the packets that left through OutIface when the host
+	// fragmented the packet on output (ip_fragment: a reassembled
+	// datagram is cut again at its original fragments' boundaries, or to
+	// the device's MTU); nil when it left whole.
+	Fragments [][]byte
 }
 
 // Emitted is one generated packet.
@@ -148,6 +178,7 @@ func (o *Outcome) add(h xt.Hook, r Result) {
 func (s *Stack) Receive(p *xt.Pkt, in string, mac []byte) Outcome {
 	var o Outcome
 	s.prepare(p)
+	o.Emitted = s.expire(p.Time, p.Events, o.Emitted)
 	snap := s.Engine.Snapshot()
 	p.InIface, p.OutIface, p.MAC = in, "", mac
 	if ifc := s.Host.Iface(in); ifc != nil {
@@ -157,6 +188,15 @@ func (s *Stack) Receive(p *xt.Pkt, in string, mac []byte) Outcome {
 		p.InHardHeaderLen = 14
 		if ifc.LinkType == "none" {
 			p.InHardHeaderLen = 0
+		}
+	}
+	var fi fragInfo
+	// nf_defrag_ipv4 (priority -400, before raw) when the ruleset
+	// tracks connections: the fragments are stolen, and the datagram
+	// they complete goes through PREROUTING from the raw table on.
+	if snap.needCT && s.CT != nil && p.IsFragment() && !p.Untracked {
+		if !s.defrag(p, userCTIn, in, &o, &fi) {
+			return o
 		}
 	}
 	r := snap.Hook(xt.HookPreRouting, p)
@@ -170,6 +210,10 @@ func (s *Stack) Receive(p *xt.Pkt, in string, mac []byte) Outcome {
 	}
 	dst := addr4(p.Dst)
 	if s.Host.IsLocal(dst) || s.Host.IsBroadcast(dst) || dst.IsMulticast() {
+		// ip_local_deliver reassembles before INPUT.
+		if p.IsFragment() && !s.defrag(p, userLocalDeliver, in, &o, &fi) {
+			return o
+		}
 		r = snap.Hook(xt.HookLocalIn, p)
 		o.add(xt.HookLocalIn, r)
 		if len(p.Replies) > 0 {
@@ -192,6 +236,13 @@ func (s *Stack) Receive(p *xt.Pkt, in string, mac []byte) Outcome {
 		o.Verdict, o.Drop = xt.VerdictDrop, "ttl exceeded"
 		return o
 	}
+	mtu := s.mtu(rt.Dev)
+	if exceedsMTU(p, mtu, &fi) {
+		// ip_forward: DF set and too big (for a reassembled datagram:
+		// its largest original fragment too big).
+		s.fragNeeded(p, mtu, false, &o)
+		return o
+	}
 	decTTL(p)
 	p.OutIface = rt.Dev
 	r = snap.Hook(xt.HookForward, p)
@@ -212,7 +263,12 @@ func (s *Stack) Receive(p *xt.Pkt, in string, mac []byte) Outcome {
 	}
 	o.Verdict = r.Verdict
 	if r.Verdict == xt.VerdictAccept {
-		o.Sent, o.OutIface = true, rt.Dev
+		frags, need := fragmentOut(p.B, mtu, &fi)
+		if need {
+			s.fragNeeded(p, mtu, false, &o)
+			return o
+		}
+		o.Sent, o.OutIface, o.Fragments = true, rt.Dev, frags
 	}
 	return o
 }
@@ -221,6 +277,7 @@ func (s *Stack) Receive(p *xt.Pkt, in string, mac []byte) Outcome {
 func (s *Stack) Send(p *xt.Pkt) Outcome {
 	var o Outcome
 	s.prepare(p)
+	o.Emitted = s.expire(p.Time, p.Events, o.Emitted)
 	snap := s.Engine.Snapshot()
 	p.InIface, p.MAC = "", nil
 	dst := addr4(p.Dst)
@@ -234,6 +291,14 @@ func (s *Stack) Send(p *xt.Pkt) Outcome {
 		out = rt.Dev
 	}
 	p.OutIface = out
+	var fi fragInfo
+	// nf_defrag_ipv4 at OUTPUT (-400): locally generated fragments (a
+	// raw socket's) are reassembled before the raw table.
+	if snap.needCT && s.CT != nil && p.IsFragment() && !p.Untracked {
+		if !s.defrag(p, userCTOut, "", &o, &fi) {
+			return o
+		}
+	}
 	r := snap.Hook(xt.HookLocalOut, p)
 	o.add(xt.HookLocalOut, r)
 	if len(p.Replies) > 0 {
@@ -250,7 +315,15 @@ func (s *Stack) Send(p *xt.Pkt) Outcome {
 	}
 	o.Verdict = r.Verdict
 	if r.Verdict == xt.VerdictAccept {
-		o.Sent, o.OutIface = true, out
+		frags, need := fragmentOut(p.B, s.mtu(out), &fi)
+		if need {
+			// ip_fragment on a local packet with DF: the socket gets
+			// EMSGSIZE (the ICMP the kernel sends to itself is not
+			// modelled).
+			o.Verdict, o.Drop = xt.VerdictDrop, "fragmentation needed"
+			return o
+		}
+		o.Sent, o.OutIface, o.Fragments = true, out, frags
 	}
 	return o
 }

@@ -56,6 +56,12 @@ type Pkt struct {
 	CtInfo    conntrack.CtInfo
 	Untracked bool
 	CTDone    bool
+	// CTTemplate is set by raw's CT target (the kernel's template
+	// conntrack in skb->_nfct; the first CT target a packet meets wins),
+	// CTHelper is the template's helper, which the conntrack step gives
+	// a connection the packet creates.
+	CTTemplate bool
+	CTHelper   *conntrack.Helper
 	// Tracker runs the conntrack step; nil when the host tracks nothing.
 	Tracker Tracker
 
