@@ -227,13 +227,15 @@ func registerSet(args []string) {
 	kernelSets.Unlock()
 }
 
+// lookupKernelSet answers from the sets created in the kernel namespaces.
+func lookupKernelSet(name string) (xt.Family, bool) {
+	kernelSets.Lock()
+	defer kernelSets.Unlock()
+	f, ok := kernelSets.m[name]
+	return f, ok
+}
+
 func TestMain(m *testing.M) {
-	xt.LookupSet = func(name string) (xt.Family, bool) {
-		kernelSets.Lock()
-		defer kernelSets.Unlock()
-		f, ok := kernelSets.m[name]
-		return f, ok
-	}
 	code := m.Run()
 	board.mu.Lock()
 	if len(board.scores) > 0 {
@@ -365,7 +367,7 @@ func (p *pair) kernel(tl tool, stdin string, args []string) result {
 
 func (p *pair) nfgo(tl tool, stdin string, args []string) (r result) {
 	var o, e bytes.Buffer
-	env := &iptables.Env{Stdin: strings.NewReader(stdin), Stdout: &o, Stderr: &e, StateDir: p.dir}
+	env := &iptables.Env{Stdin: strings.NewReader(stdin), Stdout: &o, Stderr: &e, StateDir: p.dir, Sets: lookupKernelSet}
 	defer func() {
 		if x := recover(); x != nil {
 			r = result{o.String(), e.String() + fmt.Sprintf("PANIC: %v\n%s", x, debug.Stack()), -2}

@@ -241,3 +241,13 @@ func (s *Set) dump(b *strings.Builder, opt, sep string) {
 func (s *Set) Save(b *strings.Builder, c *Ctx) { s.dump(b, "--match-set", "--") }
 
 func (s *Set) Print(b *strings.Builder, c *Ctx, numeric bool) { s.dump(b, "match-set", "") }
+
+// SetUser is implemented by extensions that name ipsets; each name is one
+// kernel reference to that set (ipset list's "References:"), and a set
+// with references cannot be destroyed or renamed.
+type SetUser interface {
+	SetNames() []string
+}
+
+// SetNames is the set the match reads.
+func (s *Set) SetNames() []string { return []string{s.SetName} }

@@ -256,3 +256,15 @@ func (s *SetTarget) dump(b *strings.Builder, pfx string) {
 func (s *SetTarget) Save(b *strings.Builder, c *Ctx) { s.dump(b, "--") }
 
 func (s *SetTarget) Print(b *strings.Builder, c *Ctx, numeric bool) { s.dump(b, "") }
+
+// SetNames lists the sets the target changes (each given one is a
+// reference, as the kernel takes one per set in set_target_v3_checkentry).
+func (s *SetTarget) SetNames() []string {
+	var out []string
+	for _, i := range []*SetInfo{&s.AddSet, &s.DelSet, &s.MapSet} {
+		if i.Name != "" {
+			out = append(out, i.Name)
+		}
+	}
+	return out
+}

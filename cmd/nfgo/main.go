@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 
+	"github.com/nfgo/nfgo/tools/ipset"
 	"github.com/nfgo/nfgo/tools/iptables"
 	"github.com/nfgo/nfgo/tools/trace"
 )
@@ -38,6 +39,7 @@ Commands:
   iptables          add, delete, list rules (iptables 1.8.9 syntax)
   iptables-save     print the ruleset in iptables-save format
   iptables-restore  load a ruleset in iptables-save format
+  ipset             create and change IP sets (ipset 7.17 syntax; hash:ip, hash:net)
   trace             a packet's path through every table, chain and rule
   version           print nfgo's version
   help              this text
@@ -68,6 +70,9 @@ func run(argv []string) int {
 	if a, ok := applets[name]; ok {
 		return a(argv[1:], env)
 	}
+	if name == "ipset" {
+		return ipset.Main(argv[1:], &ipset.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
+	}
 	if len(argv) < 2 {
 		fmt.Fprint(os.Stderr, usage)
 		return 2
@@ -82,6 +87,9 @@ func run(argv []string) int {
 	}
 	if a, ok := applets[argv[1]]; ok {
 		return a(argv[2:], env)
+	}
+	if argv[1] == "ipset" {
+		return ipset.Main(argv[2:], &ipset.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
 	}
 	if argv[1] == "trace" {
 		return trace.Main(argv[2:], &trace.Env{Stdout: os.Stdout, Stderr: os.Stderr})

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/nfgo/nfgo/internal/setlink"
 	"github.com/nfgo/nfgo/rules"
 	"github.com/nfgo/nfgo/store"
 	"github.com/nfgo/nfgo/xt"
@@ -21,6 +22,22 @@ type Env struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	StateDir       string // "" = store.Dir()
+	// Sets answers whether an ipset exists (for -m set and -j SET); nil
+	// looks in the state directory's ipset store.
+	Sets func(name string) (xt.Family, bool)
+}
+
+// useSets points the set lookups of this command at the right sets.
+func (e *Env) useSets() {
+	if e.Sets != nil {
+		xt.LookupSet = e.Sets
+		return
+	}
+	dir := e.StateDir
+	if dir == "" {
+		dir = store.Dir()
+	}
+	xt.LookupSet = setlink.LookupFrom(dir)
 }
 
 func (e *Env) store() (*store.Store, error) {
@@ -44,6 +61,7 @@ func lockBusy(env *Env, wait int) int {
 // Main runs "iptables ARGS..." and returns the exit status.
 func Main(args []string, env *Env) int {
 	const prog = "iptables"
+	env.useSets()
 	p, err := rules.ParseCommandWarn(args, xt.FamilyIPv4, false, "", func(m string) { fmt.Fprintln(env.Stderr, m) })
 	if err != nil {
 		if p != nil {
@@ -270,6 +288,7 @@ func toolGetopt(prog string, args []string, shorts string, longs []toolOpt, take
 // SaveMain runs "iptables-save ARGS...".
 func SaveMain(args []string, env *Env) int {
 	const prog = "iptables-save"
+	env.useSets()
 	opts, rest, bad := toolGetopt(prog, args, "bcdt:M:f:V", []toolOpt{
 		{"counters", 'c', 0}, {"dump", 'd', 0}, {"table", 't', 1}, {"modprobe", 'M', 1},
 		{"file", 'f', 1}, {"version", 'V', 0},
@@ -357,6 +376,7 @@ func errText(err error) string {
 // RestoreMain runs "iptables-restore ARGS... [FILE]".
 func RestoreMain(args []string, env *Env) int {
 	const prog = "iptables-restore"
+	env.useSets()
 	opts, rest, bad := toolGetopt(prog, args, "bcvVthnwWM:T:", []toolOpt{
 		{"counters", 'c', 0}, {"verbose", 'v', 0}, {"version", 'V', 0}, {"test", 't', 0},
 		{"help", 'h', 0}, {"noflush", 'n', 0}, {"modprobe", 'M', 1}, {"table", 'T', 1},

@@ -18,6 +18,7 @@ import (
 
 	"github.com/nfgo/nfgo/conntrack"
 	"github.com/nfgo/nfgo/host"
+	"github.com/nfgo/nfgo/internal/setlink"
 	"github.com/nfgo/nfgo/logline"
 	"github.com/nfgo/nfgo/netfilter"
 	"github.com/nfgo/nfgo/packet"
@@ -302,11 +303,12 @@ func ethHeader(dst, src net.HardwareAddr) []byte {
 }
 
 func loadRules(o *options, env *Env) (*rules.Ruleset, error) {
+	dir := env.StateDir
+	if dir == "" {
+		dir = store.Dir()
+	}
+	xt.LookupSet = setlink.LookupFrom(dir)
 	if o.rulesFile == "" {
-		dir := env.StateDir
-		if dir == "" {
-			dir = store.Dir()
-		}
 		s, err := store.Open(dir)
 		if err != nil {
 			return nil, err

@@ -1,0 +1,134 @@
+package ipset
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func fixedClock(ns *int64) func() int64 { return func() int64 { return *ns } }
+
+func TestTimeoutAndNomatch(t *testing.T) {
+	now := int64(1e18)
+	r := NewRegistry()
+	r.Clock = fixedClock(&now)
+	var out strings.Builder
+	for _, l := range []string{
+		"create n hash:net timeout 10 initval 0x1", "add n 10.0.0.0/8", "add n 10.1.0.0/16 nomatch timeout 0",
+		"create i hash:ip netmask 24 initval 0x2", "add i 192.168.1.77",
+	} {
+		c, err := ParseCommand(SplitLine(l))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Exec(c, &out); err != nil {
+			t.Fatalf("%s: %v", l, err)
+		}
+	}
+	n, i := r.Get("n"), r.Get("i")
+	if !n.Test(0x0a020304) || n.Test(0x0a010203) || n.Test(0x0b000001) {
+		t.Fatal("hash:net longest-prefix/nomatch")
+	}
+	if !i.Test(0xc0a801fe) || i.Test(0xc0a802fe) {
+		t.Fatal("hash:ip netmask")
+	}
+	now += 11e9
+	if n.Test(0x0a020304) || n.Len() != 1 {
+		t.Fatal("timeout did not expire")
+	}
+	if err := r.Destroy("n"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Ref("i"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Destroy("i"); err == nil || err.Error() != "Set cannot be destroyed: it is in use by a kernel component" {
+		t.Fatal("destroyed a referenced set:", err)
+	}
+}
+
+func TestStateRoundTrip(t *testing.T) {
+	now := int64(1e18)
+	r := NewRegistry()
+	r.Clock = fixedClock(&now)
+	var out strings.Builder
+	r.Restore("create a hash:ip timeout 100 comment counters initval 0x3\n", false, &out)
+	for k := 0; k < 500; k++ {
+		r.Restore(fmt.Sprintf("add a 10.0.%d.%d comment \"c %d\"\n", k/200, k%200, k), false, &out)
+	}
+	for k := 0; k < 500; k += 7 {
+		r.Restore(fmt.Sprintf("del a 10.0.%d.%d\n", k/200, k%200), false, &out)
+	}
+	var want, got strings.Builder
+	r.Get("a").WriteList(&want, ListFlags{}, true)
+	r2 := NewRegistry()
+	r2.Clock = r.Clock
+	if err := r2.LoadState(r.WriteState()); err != nil {
+		t.Fatal(err)
+	}
+	r2.Get("a").WriteList(&got, ListFlags{}, true)
+	if got.String() != want.String() {
+		t.Fatalf("state round trip differs:\n%s\n---\n%s", got.String()[:300], want.String()[:300])
+	}
+}
+
+func FuzzRestore(f *testing.F) {
+	f.Add("create a hash:net\nadd a 1.2.3.0/24\ndel a 1.2.3.0/24\nlist\n")
+	f.Add("create b hash:ip timeout 5 counters comment netmask 24\nadd b 1.2.3.4-1.2.3.9 comment \"x y\" packets 3\ntest b 1.2.3.4\nsave\n")
+	f.Add("create c hash:net hashsize 64 bucketsize 2 maxelem 3 forceadd\nadd c 9.0.0.0-9.0.3.7 nomatch\nswap c c\nrename c d\nflush\ndestroy\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		if len(text) > 4096 {
+			return
+		}
+		r := NewRegistry()
+		r.Clock = func() int64 { return 1e18 }
+		var out strings.Builder
+		// Keep ranges small: hash:ip ranges enumerate addresses.
+		for _, l := range strings.Split(text, "\n") {
+			if strings.Contains(l, "-") && strings.Contains(l, "hash:ip") {
+				return
+			}
+		}
+		r.Restore(text, false, &out)
+		st := r.WriteState()
+		r2 := NewRegistry()
+		r2.Clock = r.Clock
+		if err := r2.LoadState(st); err != nil {
+			t.Fatalf("state does not reload: %v\n%s", err, st)
+		}
+		if st2 := r2.WriteState(); st2 != st {
+			t.Fatalf("state not stable:\n%s\n---\n%s", st, st2)
+		}
+	})
+}
+
+func benchSet(b *testing.B, typ string, n int) {
+	r := NewRegistry()
+	r.Clock = func() int64 { return 1e18 }
+	s, _ := r.Create("s", typ, Options{Maxelem: uint32(n + 10), Hashsize: uint32(n / 4)}, false)
+	for k := 0; k < n; k++ {
+		ip := uint32(0x0a000000 + k*7)
+		c := uint8(32)
+		if typ == TypeHashNet {
+			c = []uint8{32, 24, 16, 28}[k%4]
+			ip &= mask(c)
+		}
+		s.add(ip, c, &Elem{}, true)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	hits := 0
+	for i := 0; i < b.N; i++ {
+		if s.Test(uint32(0x0a000000 + (i%n)*7)) {
+			hits++
+		}
+	}
+	if hits == 0 {
+		b.Fatal("no hits")
+	}
+}
+
+func BenchmarkLookupHashIP1k(b *testing.B)  { benchSet(b, TypeHashIP, 1000) }
+func BenchmarkLookupHashIP1M(b *testing.B)  { benchSet(b, TypeHashIP, 1000000) }
+func BenchmarkLookupHashNet1k(b *testing.B) { benchSet(b, TypeHashNet, 1000) }
+func BenchmarkLookupHashNet1M(b *testing.B) { benchSet(b, TypeHashNet, 1000000) }

@@ -1,0 +1,700 @@
+// Package ipset implements IP sets as the kernel's net/netfilter/ipset
+// keeps them, with the ipset 7.17 userspace's syntax, output and messages:
+// the hash:ip and hash:net types (IPv4) with the timeout, counters, comment,
+// nomatch and forceadd extensions.
+//
+// Lookups use Go maps (hash:ip: one map; hash:net: one map per prefix
+// length present, tried longest prefix first as the kernel does) and do not
+// allocate. Beside them the kernel's own hash table layout is emulated
+// (jhash2 with the set's initval, buckets growing by 2 up to bucketsize,
+// doubling resize): it decides the order of "ipset list", the "Size in
+// memory" and the hashsize shown, so these match the kernel's.
+package ipset
+
+import (
+	"math/bits"
+	"strconv"
+)
+
+// Set types.
+const (
+	TypeHashIP  = "hash:ip"
+	TypeHashNet = "hash:net"
+)
+
+// Kernel constants (ip_set_hash_gen.h, ip_set.h).
+const (
+	ahashInitSize    = 2
+	ahashMaxSize     = 12
+	regionBits       = 10
+	defaultHashsize  = 1024
+	minimalHashsize  = 64
+	defaultMaxelem   = 65536
+	maxCommentSize   = 255
+	MaxTimeout       = 2147483 // UINT_MAX/1000
+	hbucketSize      = 32      // sizeof(struct hbucket)
+	regionSize       = 24      // sizeof(struct ip_set_region)
+	commentRCUSize   = 16      // sizeof(struct ip_set_comment_rcu)
+	maxSetNameLength = 31
+)
+
+// Options are the create-time parameters of a set.
+type Options struct {
+	Family     string // "inet"
+	Hashsize   uint32
+	Maxelem    uint32
+	Netmask    uint8 // hash:ip; 0 = 32
+	Timeout    uint32
+	HasTimeout bool
+	Counters   bool
+	Comment    bool
+	SkbInfo    bool
+	ForceAdd   bool
+	BucketSize uint8
+	InitVal    uint32
+	HasInitVal bool
+}
+
+// Elem is the extension data of one element as given to Add.
+type Elem struct {
+	Timeout    uint32 // seconds; used when HasTimeout
+	HasTimeout bool
+	Packets    uint64
+	Bytes      uint64
+	Comment    string
+	HasComment bool
+	NoMatch    bool
+}
+
+// entry is a stored element.
+type entry struct {
+	ip      uint32
+	cidr    uint8
+	nomatch bool
+	live    bool
+	expires int64 // Unix ns; 0 = permanent
+	packets uint64
+	bytes   uint64
+	comment string
+}
+
+// hbucket emulates the kernel's struct hbucket: size slots, pos the first
+// never-used slot, slot[i] < 0 when not in use.
+type hbucket struct {
+	slot []int32
+	pos  int
+}
+
+type htable struct {
+	bits    uint8
+	buckets []*hbucket
+	elems   []uint32 // per region
+	ext     []int    // per region ext_size
+	maxelem uint32   // per region
+}
+
+func nlocks(bits uint8) int {
+	if bits < regionBits {
+		return 1
+	}
+	return 1 << (bits - regionBits)
+}
+
+func newHtable(bits uint8, maxelem uint32) *htable {
+	n := nlocks(bits)
+	return &htable{bits: bits, buckets: make([]*hbucket, 1<<bits),
+		elems: make([]uint32, n), ext: make([]int, n), maxelem: maxelem / uint32(n)}
+}
+
+// Set is one IP set.
+type Set struct {
+	Name     string
+	Type     string
+	Opts     Options
+	Refs     int // references held by rules (set match, SET target)
+	dsize    int
+	elemLen  int
+	t        *htable
+	entries  []entry
+	free     []int32
+	index    [33]map[uint32]int32 // by prefix length
+	nets     []uint8              // prefix lengths present, longest first
+	netCount [33]uint32
+	commentB int     // set->ext_size
+	pending  []int32 // state loading: entries not yet placed
+	clock    func() int64
+}
+
+// Revision is the kernel revision of the type.
+func (s *Set) Revision() int {
+	if s.Type == TypeHashNet {
+		return 7
+	}
+	return 6
+}
+
+func align(n, a int) int { return (n + a - 1) / a * a }
+
+func newSet(name, typ string, o Options, clock func() int64) *Set {
+	s := &Set{Name: name, Type: typ, Opts: o, clock: clock}
+	s.elemLen = 4
+	if typ == TypeHashNet {
+		s.elemLen = 8
+	}
+	off := s.elemLen
+	if o.HasTimeout {
+		off = align(off, 8) + 8
+	}
+	if o.Counters {
+		off = align(off, 8) + 16
+	}
+	if o.Comment {
+		off = align(off, 8) + 8
+	}
+	if o.SkbInfo {
+		off = align(off, 4) + 16
+	}
+	s.dsize = align(off, 4)
+	hs := o.Hashsize
+	if hs < minimalHashsize {
+		hs = minimalHashsize
+	}
+	s.t = newHtable(uint8(bits.Len32(hs-1)), o.Maxelem)
+	return s
+}
+
+func (s *Set) now() int64 { return s.clock() }
+
+func (s *Set) expired(e *entry, now int64) bool {
+	return e.expires != 0 && now > e.expires
+}
+
+// hkey computes the bucket of an element as HKEY does: jhash2 over the
+// element struct's words in memory (little-endian host).
+func (s *Set) hkey(ip uint32, cidr uint8, b uint8) uint32 {
+	var k [2]uint32
+	k[0] = bits.ReverseBytes32(ip)
+	n := 1
+	if s.Type == TypeHashNet {
+		k[1] = uint32(cidr) << 24
+		n = 2
+	}
+	return jhash2(k[:n], s.Opts.InitVal) & (1<<b - 1)
+}
+
+func (s *Set) lookupExact(ip uint32, cidr uint8) int32 {
+	m := s.index[cidr]
+	if m == nil {
+		return -1
+	}
+	if i, ok := m[ip]; ok {
+		return i
+	}
+	return -1
+}
+
+func (s *Set) addCidr(c uint8) {
+	if s.Type != TypeHashNet {
+		return
+	}
+	s.netCount[c]++
+	if s.netCount[c] > 1 {
+		return
+	}
+	i := 0
+	for i < len(s.nets) && s.nets[i] > c {
+		i++
+	}
+	s.nets = append(s.nets, 0)
+	copy(s.nets[i+1:], s.nets[i:])
+	s.nets[i] = c
+}
+
+func (s *Set) delCidr(c uint8) {
+	if s.Type != TypeHashNet || s.netCount[c] == 0 {
+		return
+	}
+	s.netCount[c]--
+	if s.netCount[c] > 0 {
+		return
+	}
+	for i, x := range s.nets {
+		if x == c {
+			s.nets = append(s.nets[:i], s.nets[i+1:]...)
+			return
+		}
+	}
+}
+
+func commentCost(c string) int {
+	if c == "" {
+		return 0
+	}
+	return commentRCUSize + len(c) + 1
+}
+
+// setExt initialises the extensions of a stored entry (the kernel's
+// overwrite_extensions part of mtype_add).
+func (s *Set) setExt(e *entry, x *Elem, now int64) {
+	if s.Type == TypeHashNet {
+		e.nomatch = x.NoMatch
+	}
+	if s.Opts.Counters {
+		e.packets, e.bytes = x.Packets, x.Bytes
+	}
+	if s.Opts.Comment {
+		s.commentB -= commentCost(e.comment)
+		e.comment = ""
+		if x.HasComment {
+			c := x.Comment
+			if len(c) > maxCommentSize {
+				c = c[:maxCommentSize]
+			}
+			e.comment = c
+			s.commentB += commentCost(c)
+		}
+	}
+	if s.Opts.HasTimeout {
+		t := s.Opts.Timeout
+		if x.HasTimeout {
+			t = x.Timeout
+		}
+		if t == 0 {
+			e.expires = 0
+		} else {
+			e.expires = now + int64(t)*1e9
+		}
+	}
+}
+
+func (s *Set) newEntry(ip uint32, cidr uint8) int32 {
+	var i int32
+	if n := len(s.free); n > 0 {
+		i = s.free[n-1]
+		s.free = s.free[:n-1]
+		s.entries[i] = entry{}
+	} else {
+		s.entries = append(s.entries, entry{})
+		i = int32(len(s.entries) - 1)
+	}
+	e := &s.entries[i]
+	e.ip, e.cidr, e.live = ip, cidr, true
+	if s.index[cidr] == nil {
+		s.index[cidr] = make(map[uint32]int32)
+	}
+	s.index[cidr][ip] = i
+	s.addCidr(cidr)
+	return i
+}
+
+// dropEntry removes an entry from the index (its slot is handled by the caller).
+func (s *Set) dropEntry(i int32) {
+	e := &s.entries[i]
+	delete(s.index[e.cidr], e.ip)
+	s.delCidr(e.cidr)
+	s.commentB -= commentCost(e.comment)
+	*e = entry{}
+	s.free = append(s.free, i)
+}
+
+func (s *Set) extSize(n int) int { return hbucketSize + n*s.dsize }
+
+// errors returned by add/del, the kernel's
+var (
+	errExist    = kerr("Element cannot be added to the set: it's already added")
+	errNotExist = kerr("Element cannot be deleted from the set: it's not added")
+	errFull     = kerr("Hash is full, cannot add more elements")
+)
+
+// add is mtype_add plus the core's resize-and-retry.
+func (s *Set) add(ip uint32, cidr uint8, x *Elem, exist bool) error {
+	for {
+		err, again := s.tryAdd(ip, cidr, x, exist)
+		if !again {
+			return err
+		}
+		if err := s.resize(); err != nil {
+			return err
+		}
+	}
+}
+
+func (s *Set) tryAdd(ip uint32, cidr uint8, x *Elem, exist bool) (error, bool) {
+	now := s.now()
+	t := s.t
+	key := s.hkey(ip, cidr, t.bits)
+	r := int(key) % len(t.elems)
+	elements, maxelem := t.elems[r], t.maxelem
+	forceadd := false
+	if elements >= maxelem {
+		if s.Opts.HasTimeout {
+			s.gcRegion(r, now)
+		}
+		maxelem = s.Opts.Maxelem
+		elements = 0
+		for _, e := range t.elems {
+			elements += e
+		}
+		if elements >= maxelem && s.Opts.ForceAdd {
+			forceadd = true
+		}
+	}
+	n := t.buckets[key]
+	if n == nil {
+		if forceadd || elements >= maxelem {
+			return errFull, false
+		}
+		n = &hbucket{slot: []int32{-1, -1}}
+		t.buckets[key] = n
+		t.ext[r] += s.extSize(ahashInitSize)
+		j := n.pos
+		n.pos++
+		s.place(n, j, ip, cidr, x, now, r)
+		return nil, false
+	}
+	j := -1
+	deleted, reuse := false, false
+	for i := 0; i < n.pos; i++ {
+		if n.slot[i] < 0 {
+			if j == -1 {
+				deleted, reuse = true, true
+				j = i
+			}
+			continue
+		}
+		e := &s.entries[n.slot[i]]
+		if e.ip == ip && e.cidr == cidr {
+			if exist || s.expired(e, now) {
+				s.setExt(e, x, now)
+				return nil, false
+			}
+			return errExist, false
+		}
+		if s.expired(e, now) && j == -1 {
+			j = i
+			reuse = true
+		}
+	}
+	if reuse || forceadd {
+		if j == -1 {
+			j = 0
+		}
+		if !deleted {
+			s.dropEntry(n.slot[j])
+			n.slot[j] = -1
+			t.elems[r]--
+		}
+		s.place(n, j, ip, cidr, x, now, r)
+		return nil, false
+	}
+	if elements >= maxelem {
+		return errFull, false
+	}
+	if n.pos >= len(n.slot) {
+		if len(n.slot) >= int(s.Opts.BucketSize) {
+			return nil, true
+		}
+		n.slot = append(n.slot, -1, -1)
+		t.ext[r] += s.extSize(ahashInitSize)
+	}
+	j = n.pos
+	n.pos++
+	s.place(n, j, ip, cidr, x, now, r)
+	return nil, false
+}
+
+func (s *Set) place(n *hbucket, j int, ip uint32, cidr uint8, x *Elem, now int64, r int) {
+	i := s.newEntry(ip, cidr)
+	n.slot[j] = i
+	s.t.elems[r]++
+	s.setExt(&s.entries[i], x, now)
+}
+
+// resize doubles the table until every bucket fits (mtype_resize);
+// expired elements are dropped on the way.
+func (s *Set) resize() error {
+	now := s.now()
+	orig := s.t
+	b := orig.bits
+retry:
+	b++
+	if b > 31 {
+		return kerr("Hash is full, cannot add more elements")
+	}
+	t := newHtable(b, s.Opts.Maxelem)
+	var drop []int32
+	for _, n := range orig.buckets {
+		if n == nil {
+			continue
+		}
+		for j := 0; j < n.pos; j++ {
+			i := n.slot[j]
+			if i < 0 {
+				continue
+			}
+			e := &s.entries[i]
+			if s.expired(e, now) {
+				drop = append(drop, i)
+				continue
+			}
+			key := s.hkey(e.ip, e.cidr, b)
+			nr := int(key) % len(t.elems)
+			m := t.buckets[key]
+			if m == nil {
+				m = &hbucket{slot: []int32{-1, -1}}
+				t.buckets[key] = m
+				t.ext[nr] += s.extSize(ahashInitSize)
+			} else if m.pos >= len(m.slot) {
+				if len(m.slot) >= int(s.Opts.BucketSize) {
+					goto retry
+				}
+				m.slot = append(m.slot, -1, -1)
+				t.ext[nr] += s.extSize(ahashInitSize)
+			}
+			m.slot[m.pos] = i
+			m.pos++
+			t.elems[nr]++
+		}
+	}
+	for _, i := range drop {
+		s.dropEntry(i)
+	}
+	s.t = t
+	return nil
+}
+
+// gcRegion drops the expired elements of one region (mtype_gc_do).
+func (s *Set) gcRegion(r int, now int64) {
+	t := s.t
+	start, end := 0, len(t.buckets)
+	if t.bits >= regionBits {
+		start = r << regionBits
+		end = start + 1<<regionBits
+	}
+	for k := start; k < end; k++ {
+		n := t.buckets[k]
+		if n == nil {
+			continue
+		}
+		d := 0
+		for j := 0; j < n.pos; j++ {
+			i := n.slot[j]
+			if i < 0 {
+				d++
+				continue
+			}
+			if !s.expired(&s.entries[i], now) {
+				continue
+			}
+			s.dropEntry(i)
+			n.slot[j] = -1
+			t.elems[r]--
+			d++
+		}
+		if d >= ahashInitSize {
+			if d >= len(n.slot) {
+				t.ext[r] -= s.extSize(len(n.slot))
+				t.buckets[k] = nil
+				continue
+			}
+			ns := make([]int32, 0, len(n.slot)-ahashInitSize)
+			for j := 0; j < n.pos; j++ {
+				if n.slot[j] >= 0 {
+					ns = append(ns, n.slot[j])
+				}
+			}
+			pos := len(ns)
+			for len(ns) < len(n.slot)-ahashInitSize {
+				ns = append(ns, -1)
+			}
+			n.slot, n.pos = ns, pos
+			t.ext[r] -= s.extSize(ahashInitSize)
+		}
+	}
+}
+
+// GC drops every expired element, as the kernel's periodic garbage
+// collector does.
+func (s *Set) GC() {
+	now := s.now()
+	for r := range s.t.elems {
+		s.gcRegion(r, now)
+	}
+}
+
+// del is mtype_del.
+func (s *Set) del(ip uint32, cidr uint8) error {
+	now := s.now()
+	t := s.t
+	key := s.hkey(ip, cidr, t.bits)
+	r := int(key) % len(t.elems)
+	n := t.buckets[key]
+	if n == nil {
+		return errNotExist
+	}
+	k := 0
+	for i := 0; i < n.pos; i++ {
+		si := n.slot[i]
+		if si < 0 {
+			k++
+			continue
+		}
+		e := &s.entries[si]
+		if e.ip != ip || e.cidr != cidr {
+			continue
+		}
+		if s.expired(e, now) {
+			return errNotExist
+		}
+		n.slot[i] = -1
+		if i+1 == n.pos {
+			n.pos--
+		}
+		t.elems[r]--
+		s.dropEntry(si)
+		for ; i < n.pos; i++ {
+			if n.slot[i] < 0 {
+				k++
+			}
+		}
+		if n.pos == 0 && k == 0 {
+			t.ext[r] -= s.extSize(len(n.slot))
+			t.buckets[key] = nil
+		} else if k >= ahashInitSize {
+			ns := make([]int32, 0, len(n.slot)-ahashInitSize)
+			for j := 0; j < n.pos; j++ {
+				if n.slot[j] >= 0 {
+					ns = append(ns, n.slot[j])
+				}
+			}
+			pos := len(ns)
+			for len(ns) < len(n.slot)-ahashInitSize {
+				ns = append(ns, -1)
+			}
+			n.slot, n.pos = ns, pos
+			t.ext[r] -= s.extSize(ahashInitSize)
+		}
+		return nil
+	}
+	return errNotExist
+}
+
+// Flush removes every element.
+func (s *Set) Flush() {
+	s.t = newHtable(s.t.bits, s.Opts.Maxelem)
+	s.entries, s.free = nil, nil
+	s.index = [33]map[uint32]int32{}
+	s.nets = nil
+	s.netCount = [33]uint32{}
+	s.commentB = 0
+}
+
+func mask(c uint8) uint32 {
+	if c == 0 {
+		return 0
+	}
+	return ^uint32(0) << (32 - c)
+}
+
+// matchEntry: 1 match, 0 no entry, -1 nomatch entry.
+func (s *Set) matchEntry(i int32, now int64) int {
+	e := &s.entries[i]
+	if s.expired(e, now) {
+		return 0
+	}
+	if e.nomatch {
+		return -1
+	}
+	return 1
+}
+
+// lookup returns the index of the entry an address matches, or -1 (no
+// entry, or a nomatch entry decides).
+func (s *Set) lookup(ip uint32, now int64) int32 {
+	if s.Type == TypeHashIP {
+		if m := s.index[32]; m != nil {
+			if i, ok := m[ip&mask(s.netmask())]; ok && s.matchEntry(i, now) > 0 {
+				return i
+			}
+		}
+		return -1
+	}
+	for _, c := range s.nets {
+		i, ok := s.index[c][ip&mask(c)]
+		if !ok {
+			continue
+		}
+		switch s.matchEntry(i, now) {
+		case 1:
+			return i
+		case -1:
+			return -1
+		}
+	}
+	return -1
+}
+
+func (s *Set) netmask() uint8 {
+	if s.Opts.Netmask == 0 {
+		return 32
+	}
+	return s.Opts.Netmask
+}
+
+// Test reports whether an IPv4 address (host order) is in the set, as
+// the set match tests a packet address. It does not allocate.
+func (s *Set) Test(ip uint32) bool { return s.lookup(ip, s.now()) >= 0 }
+
+// Match is Test that also updates the element's counters (the set match's
+// default with counters).
+func (s *Set) Match(ip uint32, pktLen uint64) bool {
+	i := s.lookup(ip, s.now())
+	if i < 0 {
+		return false
+	}
+	if s.Opts.Counters {
+		e := &s.entries[i]
+		e.packets++
+		e.bytes += pktLen
+	}
+	return true
+}
+
+// Len is the number of live (unexpired) elements.
+func (s *Set) Len() int {
+	now := s.now()
+	n := 0
+	for i := range s.entries {
+		if e := &s.entries[i]; e.live && !s.expired(e, now) {
+			n++
+		}
+	}
+	return n
+}
+
+// MemSize is the kernel's "Size in memory".
+func (s *Set) MemSize() int {
+	base := 216
+	if s.Type == TypeHashNet {
+		base = 456
+	}
+	m := base + regionSize*(len(s.t.elems)-1) + s.commentB
+	for _, x := range s.t.ext {
+		m += x
+	}
+	return m
+}
+
+// Hashsize is the current hash table size.
+func (s *Set) Hashsize() uint32 { return 1 << s.t.bits }
+
+func ipString(ip uint32) string {
+	b := make([]byte, 0, 15)
+	for i := 3; i >= 0; i-- {
+		b = strconv.AppendUint(b, uint64(ip>>(8*i)&0xff), 10)
+		if i > 0 {
+			b = append(b, '.')
+		}
+	}
+	return string(b)
+}
