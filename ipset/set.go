@@ -698,3 +698,19 @@ func ipString(ip uint32) string {
 	}
 	return string(b)
 }
+
+// MatchAt is the set match's test of one address at packet time now
+// (Unix ns): the element's counters are updated unless update is false
+// (! --update-counters). It does not allocate.
+func (s *Set) MatchAt(ip uint32, pktLen uint64, now int64, update bool) bool {
+	i := s.lookup(ip, now)
+	if i < 0 {
+		return false
+	}
+	if update && s.Opts.Counters {
+		e := &s.entries[i]
+		e.packets++
+		e.bytes += pktLen
+	}
+	return true
+}

@@ -19,8 +19,10 @@ import (
 
 	"github.com/nfgo/nfgo/conntrack"
 	"github.com/nfgo/nfgo/host"
+	"github.com/nfgo/nfgo/internal/setlink"
 	"github.com/nfgo/nfgo/netfilter"
 	"github.com/nfgo/nfgo/rules"
+	ipsettool "github.com/nfgo/nfgo/tools/ipset"
 	"github.com/nfgo/nfgo/xt"
 )
 
@@ -34,6 +36,10 @@ type Scenario struct {
 	// Traffic sends packets (crafted with Send, or real tools run in the
 	// client and server namespaces).
 	Traffic func(t *testing.T, tp *Topo)
+	// Sets are ipset commands run before the rules are loaded ("NET"
+	// replaced as in Rules): in the router's kernel with the real ipset,
+	// and for nfgo with its own ipset.
+	Sets []string
 	// Replies: compare the packets the router generates in reaction to
 	// the traffic (REJECT's ICMP errors and TCP resets) byte for byte. The
 	// kernel's are the frames the router sends that are neither forwarded
@@ -169,6 +175,9 @@ func readPcap(t *testing.T, path, iface string) []frame {
 func RunKernel(t *testing.T, tp *Topo, sc *Scenario) (Outcome, []frame) {
 	t.Helper()
 	rulesText := strings.ReplaceAll(sc.Rules, "NET", strconv.Itoa(tp.N))
+	for _, c := range sc.Sets {
+		tp.R.MustRun(t, strings.Fields("ipset "+strings.ReplaceAll(c, "NET", strconv.Itoa(tp.N)))...)
+	}
 	if _, e, code := tp.R.RunInput(strings.NewReader(rulesText), "iptables-legacy-restore"); code != 0 {
 		t.Fatalf("kernel refused the ruleset: %s", e)
 	}
@@ -359,6 +368,18 @@ func (s *sink) Trace(p *xt.Pkt, table, chain, comment string, rulenum int) {
 // and the router's addresses and routes.
 func RunNfgo(t *testing.T, tp *Topo, sc *Scenario, frames []frame) Outcome {
 	t.Helper()
+	setDir := t.TempDir()
+	for _, c := range sc.Sets {
+		var eb strings.Builder
+		if code := ipsettool.Main(strings.Fields(strings.ReplaceAll(c, "NET", strconv.Itoa(tp.N))), &ipsettool.Env{Stdout: io.Discard, Stderr: &eb, StateDir: setDir}); code != 0 {
+			t.Fatalf("nfgo ipset %s: %s", c, eb.String())
+		}
+	}
+	reg, err := setlink.Registry(setDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xt.Sets, xt.LookupSet = reg, setlink.LookupFrom(setDir)
 	rulesText := strings.ReplaceAll(sc.Rules, "NET", strconv.Itoa(tp.N))
 	rs := rules.NewRuleset(xt.FamilyIPv4)
 	if _, err := rules.Restore(rs, strings.NewReader(rulesText), rules.RestoreOptions{Counters: true}, io.Discard); err != nil {

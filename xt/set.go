@@ -2,6 +2,7 @@ package xt
 
 import (
 	"fmt"
+	"github.com/nfgo/nfgo/ipset"
 	"strings"
 )
 
@@ -68,6 +69,7 @@ type Set struct {
 	Flags    uint32
 
 	given bool
+	bound *ipset.Set // the set, once the ruleset is compiled (Bind)
 }
 
 func setParseCounter(arg string) (uint64, error) {
@@ -251,3 +253,49 @@ type SetUser interface {
 
 // SetNames is the set the match reads.
 func (s *Set) SetNames() []string { return []string{s.SetName} }
+
+// Sets is the registry the set match and SET target look sets up in on
+// the packet path (the kernel's ip_set_list of the namespace): the tool
+// that runs packets (trace, replay, gateway) installs it with the sets of
+// its host. Rules are bound to their sets when a ruleset is compiled.
+var Sets *ipset.Registry
+
+// Bind resolves the match's set, as set_match_v4_checkentry takes its
+// reference by name.
+func (s *Set) Bind() error {
+	s.bound = nil
+	if Sets != nil {
+		s.bound = Sets.Get(s.SetName)
+	}
+	if s.bound == nil {
+		return OtherErrorf("Set %s doesn't exist.", s.SetName)
+	}
+	return nil
+}
+
+// PacketLogic: one-dimensional sets (hash:ip, hash:net), without counter
+// comparisons, so far.
+func (s *Set) PacketLogic() error {
+	if s.Dim != 1 {
+		return OtherErrorf("match `set' with %d dimensions has no packet logic in nfgo yet", s.Dim)
+	}
+	if s.Packets.Op != IPSetCounterNone || s.Bytes.Op != IPSetCounterNone {
+		return OtherErrorf("match `set' with --packets-*/--bytes-* has no packet logic in nfgo yet")
+	}
+	return nil
+}
+
+// Match is set_match_v4: the packet's source or destination address (as
+// the first direction says) tested against the set, inverted on request;
+// the element's counters updated unless ! --update-counters.
+func (s *Set) Match(p *Pkt) bool {
+	if s.bound == nil {
+		return false
+	}
+	addr := p.Dst
+	if s.SetFlags&(1<<1) != 0 { // IPSET_DIM_ONE_SRC: the first direction is src
+		addr = p.Src
+	}
+	hit := s.bound.MatchAt(addr, uint64(len(p.B)), p.Time, s.Flags&IPSetFlagSkipCounterUpdate == 0)
+	return hit != (s.SetFlags&IPSetInvMatch != 0)
+}

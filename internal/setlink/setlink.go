@@ -71,3 +71,20 @@ func References(rs *rules.Ruleset) map[string]int {
 	}
 	return refs
 }
+
+// Registry loads the sets saved in the store directory dir (empty if there
+// are none).
+func Registry(dir string) (*sets.Registry, error) {
+	reg := sets.NewRegistry()
+	data, err := os.ReadFile(SetsFile(dir))
+	if errors.Is(err, os.ErrNotExist) {
+		return reg, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := reg.LoadState(string(data)); err != nil {
+		return nil, err
+	}
+	return reg, nil
+}

@@ -308,6 +308,11 @@ func loadRules(o *options, env *Env) (*rules.Ruleset, error) {
 		dir = store.Dir()
 	}
 	xt.LookupSet = setlink.LookupFrom(dir)
+	reg, err := setlink.Registry(dir)
+	if err != nil {
+		return nil, err
+	}
+	xt.Sets = reg
 	if o.rulesFile == "" {
 		s, err := store.Open(dir)
 		if err != nil {
