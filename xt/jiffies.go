@@ -1,6 +1,10 @@
 package xt
 
-import "math/bits"
+import (
+	"math/bits"
+
+	"github.com/nfgo/nfgo/internal/jhash"
+)
 
 // Kernel time for the stateful-in-time matches (limit, hashlimit, recent).
 //
@@ -56,25 +60,7 @@ func pow2Below(x uint64) uint64 {
 }
 
 // jhash1Word is the kernel's jhash_1word(a, initval).
-func jhash1Word(a, initval uint32) uint32 {
-	iv := initval + 0xdeadbeef + 1<<2
-	x, y, z := a+iv, iv, iv
-	z ^= y
-	z -= bits.RotateLeft32(y, 14)
-	x ^= z
-	x -= bits.RotateLeft32(z, 11)
-	y ^= x
-	y -= bits.RotateLeft32(x, 25)
-	z ^= y
-	z -= bits.RotateLeft32(y, 16)
-	x ^= z
-	x -= bits.RotateLeft32(z, 4)
-	y ^= x
-	y -= bits.RotateLeft32(x, 14)
-	z ^= y
-	z -= bits.RotateLeft32(y, 24)
-	return z
-}
+func jhash1Word(a, initval uint32) uint32 { return jhash.Word(a, initval) }
 
 // Binder is implemented by matches whose kernel checkentry attaches the
 // rule to state shared by name (hashlimit and recent tables). The kernel
