@@ -63,6 +63,28 @@ type Rule struct {
 	Jump     string       // standard verdict or chain name when Target is nil ("" = none)
 	Goto     bool
 	Counters Counters
+
+	// saved caches the rule's iptables-save text (after "-A CHAIN") when
+	// it is also its store form; "" when unknown. Rules are not changed
+	// after they are built, except a jump renamed with its chain, which
+	// clears it.
+	saved string
+}
+
+// hasStoreSaver reports whether any of the rule's extensions writes a
+// store form of its own.
+func hasStoreSaver(r *Rule) bool {
+	for _, m := range r.Matches {
+		if _, ok := m.Ext.(xt.StoreSaver); ok {
+			return true
+		}
+	}
+	if r.Target != nil {
+		if _, ok := r.Target.Ext.(xt.StoreSaver); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // TargetName is what -L shows in the target column.

@@ -239,6 +239,7 @@ func Apply(rs *Ruleset, t *Table, p *Parsed, out io.Writer) (changed bool, err e
 			for _, r := range ch.Rules {
 				if r.Target == nil && r.Jump == old {
 					r.Jump = p.NewName
+					r.saved = ""
 				}
 			}
 		}

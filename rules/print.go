@@ -187,8 +187,12 @@ func writeTable(w io.Writer, rs *Ruleset, t *Table, counters, store bool) {
 			}
 			b.WriteString("-A ")
 			b.WriteString(c.Name)
-			ctx.Proto, ctx.ProtoInv = r.IP.Proto, r.IP.Inv&InvProto != 0
-			writeRule(&b, r, ctx, false, store)
+			if r.saved != "" { // the same text for iptables-save and the store (no StoreSaver)
+				b.WriteString(r.saved)
+			} else {
+				ctx.Proto, ctx.ProtoInv = r.IP.Proto, r.IP.Inv&InvProto != 0
+				writeRule(&b, r, ctx, false, store)
+			}
 			b.WriteByte('\n')
 		}
 	}

@@ -394,10 +394,15 @@ func Restore(rs *Ruleset, in io.Reader, o RestoreOptions, out io.Writer) ([]stri
 				r.IP.Dst, r.IP.DstMask = p.Dsts[0].Addr, p.Dsts[0].Mask
 				canon.Family, canon.Table = rs.Family, curTable
 				canon.Proto, canon.ProtoInv = r.IP.Proto, r.IP.Inv&InvProto != 0
-				if strings.TrimSpace(rest) != "-A "+p.Chain+r.SaveText(canon) {
+				text := r.SaveText(canon)
+				if strings.TrimSpace(rest) != "-A "+p.Chain+text {
 					if err := CheckStorable(rs.Family, curTable, p.Chain, &r); err != nil {
 						return committed, fail(err, line)
 					}
+				} else if p.Rule != nil && !hasStoreSaver(&r) {
+					// Canonical and without a fuller store form: the store
+					// can write this text as it is.
+					p.Rule.saved = text
 				}
 			}
 			if _, err := Apply(rs, work, p, out); err != nil {
