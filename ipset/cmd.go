@@ -122,9 +122,13 @@ func checkSetName(n string) error {
 // parseCreate parses "TYPE [options]".
 func parseCreate(typ string, args []string, state bool) (Options, error) {
 	var o Options
-	if typ != TypeHashIP && typ != TypeHashNet {
+	switch typ {
+	case TypeHashIP, TypeHashNet, TypeHashIPPort, TypeHashNetPort, TypeBitmapPort:
+	default:
 		return o, syntaxf("typename '%s' is unknown", typ)
 	}
+	bm := typ == TypeBitmapPort
+	hasRange := false
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		val := func() (string, error) {
@@ -135,6 +139,32 @@ func parseCreate(typ string, args []string, state bool) (Options, error) {
 			return args[i], nil
 		}
 		switch a {
+		case "family", "hashsize", "maxelem", "bucketsize", "initval", "netmask", "forceadd":
+			if bm {
+				return o, perrf("Unknown argument: `%s'", a)
+			}
+		case "range":
+			if !bm {
+				return o, perrf("Unknown argument: `%s'", a)
+			}
+		}
+		switch a {
+		case "range":
+			v, err := val()
+			if err != nil {
+				return o, err
+			}
+			from, to, hasTo, err := parsePortRange(v, "tcp")
+			if err != nil {
+				return o, err
+			}
+			if !hasTo {
+				return o, perrf("Mandatory option `to' is missing")
+			}
+			if to < from {
+				from, to = to, from
+			}
+			o.PortFrom, o.PortTo, hasRange = from, to, true
 		case "family":
 			v, err := val()
 			if err != nil {
@@ -148,7 +178,7 @@ func parseCreate(typ string, args []string, state bool) (Options, error) {
 			}
 			o.Family = "inet"
 		case "hashsize", "maxelem", "timeout", "bucketsize", "initval", "netmask":
-			if a == "netmask" && typ != TypeHashIP {
+			if a == "netmask" && typ != TypeHashIP && typ != TypeHashIPPort {
 				return o, perrf("Unknown argument: `%s'", a)
 			}
 			v, err := val()
@@ -200,6 +230,9 @@ func parseCreate(typ string, args []string, state bool) (Options, error) {
 		default:
 			return o, perrf("Unknown argument: `%s'", a)
 		}
+	}
+	if bm && !hasRange {
+		return o, perrf("Mandatory option `range' is missing")
 	}
 	return o, nil
 }
@@ -254,18 +287,20 @@ func parseIPv4(s string) (uint32, bool) {
 
 // elemSpec is a parsed ENTRY: from-to range or ip/cidr.
 type elemSpec struct {
-	ip, to  uint32
-	cidr    uint8
-	hasCidr bool
-	hasTo   bool
-	x       Elem
-	expires int64 // state files
-	hasExp  bool
+	ip, to    uint32
+	cidr      uint8
+	hasCidr   bool
+	hasTo     bool
+	proto     uint8
+	port      uint16
+	portTo    uint16
+	hasPortTo bool
+	x         Elem
+	expires   int64 // state files
+	hasExp    bool
 }
 
-func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error) {
-	e := &elemSpec{}
-	a := args[0]
+func parseIPPart(e *elemSpec, a string) error {
 	ipPart := a
 	if j := strings.IndexByte(a, '/'); j >= 0 {
 		ipPart = a[:j]
@@ -273,27 +308,66 @@ func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error)
 		n, err := strconv.ParseUint(c, 10, 8)
 		if err != nil {
 			if isNum(c) {
-				return nil, syntaxf("'%s' is out of range 0-32", c)
+				return syntaxf("'%s' is out of range 0-32", c)
 			}
-			return nil, syntaxf("'%s' is invalid as number", c)
+			return syntaxf("'%s' is invalid as number", c)
 		}
 		if n > 32 {
-			return nil, syntaxf("'%s' is out of range 0-32", c)
+			return syntaxf("'%s' is out of range 0-32", c)
 		}
 		e.cidr, e.hasCidr = uint8(n), true
 	} else if j := strings.IndexByte(a, '-'); j >= 0 {
 		ipPart = a[:j]
 		to, ok := parseIPv4(a[j+1:])
 		if !ok {
-			return nil, syntaxf("cannot parse %s: resolving to IPv4 address failed", a[j+1:])
+			return syntaxf("cannot parse %s: resolving to IPv4 address failed", a[j+1:])
 		}
 		e.to, e.hasTo = to, true
 	}
 	ip, ok := parseIPv4(ipPart)
 	if !ok {
-		return nil, syntaxf("cannot parse %s: resolving to IPv4 address failed", ipPart)
+		return syntaxf("cannot parse %s: resolving to IPv4 address failed", ipPart)
 	}
 	e.ip = ip
+	return nil
+}
+
+func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error) {
+	e := &elemSpec{}
+	a := args[0]
+	var err error
+	switch {
+	case s.Type == TypeBitmapPort:
+		// ipset_parse_tcp_udp_port
+		if e.proto, e.port, e.portTo, e.hasPortTo, err = parseProtoPort(a, cmd); err != nil {
+			return nil, err
+		}
+		if e.proto != 6 && e.proto != 17 {
+			return nil, syntaxf("Only protocols TCP and UDP are valid")
+		}
+		e.proto = 0
+	case s.hasPort():
+		j := sepIndex(a, ',')
+		if j < 0 {
+			return nil, syntaxf("Second element is missing from %s.", a)
+		}
+		if err := parseIPPart(e, a[:j]); err != nil {
+			return nil, err
+		}
+		if e.proto, e.port, e.portTo, e.hasPortTo, err = parseProtoPort(a[j+1:], cmd); err != nil {
+			return nil, err
+		}
+		if !protoWithPorts(e.proto) {
+			e.hasPortTo = false
+			if e.proto != 1 {
+				e.port = 0
+			}
+		}
+	default:
+		if err := parseIPPart(e, a); err != nil {
+			return nil, err
+		}
+	}
 	rest := args[1:]
 	for i := 0; i < len(rest); i++ {
 		o := rest[i]
@@ -338,9 +412,9 @@ func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error)
 				return nil, err
 			}
 			if o == "packets" {
-				e.x.Packets = n
+				e.x.Packets, e.x.HasPackets = n, true
 			} else {
-				e.x.Bytes = n
+				e.x.Bytes, e.x.HasBytes = n, true
 			}
 		case o == "comment" && cmd == "add":
 			v, err := val()
@@ -354,7 +428,7 @@ func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error)
 				return nil, syntaxf("Comment is longer than the maximum allowed %d characters", maxCommentSize)
 			}
 			e.x.Comment, e.x.HasComment = v, true
-		case o == "nomatch" && s.Type == TypeHashNet && cmd != "test":
+		case o == "nomatch" && s.isNet() && cmd != "test":
 			e.x.NoMatch = true
 		default:
 			return nil, perrf("Unknown argument: `%s'", o)
@@ -386,41 +460,107 @@ func rangeToCidrs(from, to uint32, fn func(ip uint32, c uint8) error) error {
 	}
 }
 
-// adt runs add/del/test of one element.
+// specKey is the element an add line of a state file names.
+func (s *Set) specKey(e *elemSpec) elemKey {
+	if s.Type == TypeBitmapPort {
+		return elemKey{cidr: 32, port: e.port}
+	}
+	c := uint8(32)
+	if s.isNet() && e.hasCidr {
+		c = e.cidr
+	}
+	return elemKey{ip: e.ip, cidr: c, proto: e.proto, port: e.port}
+}
+
+var errProto = kerr("Invalid protocol specified")
+
+// specText is the element as the test messages print it.
+func (s *Set) specText(e *elemSpec) string {
+	var b strings.Builder
+	if s.Type == TypeBitmapPort {
+		return strconv.Itoa(int(e.port))
+	}
+	b.WriteString(ipString(e.ip))
+	if e.hasCidr {
+		b.WriteString("/" + strconv.Itoa(int(e.cidr)))
+	}
+	b.WriteByte(',')
+	portText(&b, e.proto, e.port)
+	return b.String()
+}
+
+var errCidr = kerr("The value of the CIDR parameter of the IP address is invalid")
+
+// adt runs add/del of one element (the kernel's uadt loops over ranges:
+// IPs outer, ports inner; the first failure ends the command, earlier
+// elements staying).
 func (s *Set) adt(cmd string, e *elemSpec, exist bool) error {
-	one := func(ip uint32, c uint8) error {
+	one := func(k elemKey) error {
 		var err error
 		switch cmd {
 		case "add":
-			err = s.add(ip, c, &e.x, exist)
+			err = s.add(k, &e.x, exist)
 			if err == nil && e.hasExp {
-				if i := s.lookupExact(ip, c); i >= 0 {
+				if i := s.lookupExact(k); i >= 0 {
 					s.entries[i].expires = e.expires
 				}
 			}
 		case "del":
-			err = s.del(ip, c)
+			err = s.del(k)
 		}
 		if exist && (err == errExist || err == errNotExist) {
 			return nil
 		}
 		return err
 	}
-	if s.Type == TypeHashNet {
+	if s.hasPort() && e.proto == 0 {
+		return errProto
+	}
+	pfrom, pto := e.port, e.port
+	if e.hasPortTo {
+		pto = e.portTo
+		if pto < pfrom {
+			pfrom, pto = pto, pfrom
+		}
+	}
+	ports := func(k elemKey) error {
+		for p := pfrom; ; p++ {
+			k.port = p
+			if err := one(k); err != nil {
+				return err
+			}
+			if p == pto {
+				return nil
+			}
+		}
+	}
+	switch s.Type {
+	case TypeBitmapPort:
+		if !s.bmInRange(pfrom) || !s.bmInRange(pto) {
+			return errRange
+		}
+		return ports(elemKey{cidr: 32})
+	case TypeHashNet, TypeHashNetPort:
 		c := uint8(32)
 		if e.hasCidr {
 			c = e.cidr
 			if c == 0 {
-				return kerr("The value of the CIDR parameter of the IP address is invalid")
+				return errCidr
 			}
 		}
-		if cmd == "test" || !e.hasTo {
-			return one(e.ip&mask(c), c)
+		if !e.hasTo && !e.hasPortTo {
+			return one(elemKey{ip: e.ip & mask(c), cidr: c, proto: e.proto, port: e.port})
 		}
-		if e.to < e.ip {
-			e.ip, e.to = e.to, e.ip
+		from, to := e.ip&mask(c), e.ip|^mask(c)
+		if e.hasTo {
+			from, to = e.ip, e.to
+			if to < from {
+				from, to = to, from
+			}
 		}
-		return rangeToCidrs(e.ip, e.to, one)
+		return rangeToCidrs(from, to, func(ip uint32, c uint8) error {
+			return ports(elemKey{ip: ip, cidr: c, proto: e.proto})
+		})
 	}
 	nm := s.netmask()
 	from, to := e.ip, e.ip
@@ -430,17 +570,17 @@ func (s *Set) adt(cmd string, e *elemSpec, exist bool) error {
 			from, to = to, from
 		}
 	} else if e.hasCidr {
+		if e.cidr == 0 && s.hasPort() {
+			return errCidr
+		}
 		from &= mask(e.cidr)
 		to = from | ^mask(e.cidr)
 	}
 	from &= mask(nm)
 	to &= mask(nm)
-	if cmd == "test" {
-		return one(from, 32)
-	}
 	step := uint32(1) << (32 - nm)
 	for ip := from; ; ip += step {
-		if err := one(ip, 32); err != nil {
+		if err := ports(elemKey{ip: ip, cidr: 32, proto: e.proto}); err != nil {
 			return err
 		}
 		if ip >= to || ip+step == 0 {
@@ -510,31 +650,54 @@ func (r *Registry) exec(c *Command, out *strings.Builder, state bool) (changed b
 		}
 		if c.Name == "test" {
 			var hit bool
-			if s.Type == TypeHashNet {
+			now := s.now()
+			if s.hasPort() && e.proto == 0 {
+				return false, errProto
+			}
+			if s.hasPort() || s.Type == TypeBitmapPort {
+				fam := "inet"
+				if s.Type == TypeBitmapPort {
+					fam = "unspec"
+				}
+				if e.hasTo {
+					return false, kerrf("FROM-TO IP range is not allowed in command test with set type %s and family %s", s.Type, fam)
+				}
+				if e.hasPortTo {
+					return false, kerrf("FROM-TO port range is not allowed in command test with set type %s and family %s", s.Type, fam)
+				}
+			}
+			switch s.Type {
+			case TypeBitmapPort:
+				hit = s.bmInRange(e.port) && s.lookupK(0, 0, e.port, now) >= 0
+			case TypeHashNet, TypeHashNetPort:
 				cidr := uint8(32)
 				if e.hasCidr {
 					cidr = e.cidr
 				}
 				if cidr == 0 {
-					return false, kerr("The value of the CIDR parameter of the IP address is invalid")
+					return false, errCidr
 				}
 				if cidr == 32 {
-					hit = s.lookup(e.ip, s.now()) >= 0
+					hit = s.lookupK(e.ip, e.proto, e.port, now) >= 0
 				} else {
-					i := s.lookupExact(e.ip&mask(cidr), cidr)
-					hit = i >= 0 && s.matchEntry(i, s.now()) > 0
+					i := s.lookupExact(elemKey{ip: e.ip & mask(cidr), cidr: cidr, proto: e.proto, port: e.port})
+					hit = i >= 0 && s.matchEntry(i, now) > 0
 				}
-			} else {
+			default:
 				ip := e.ip
 				if e.hasCidr {
 					ip &= mask(e.cidr)
 				}
-				hit = s.lookup(ip, s.now()) >= 0
+				hit = s.lookupK(ip, e.proto, e.port, now) >= 0
+			}
+			txt := arg(1)
+			if s.hasPort() || s.Type == TypeBitmapPort {
+				txt = s.specText(e)
 			}
 			if hit {
-				return false, &Error{Msg: "Warning: " + arg(1) + " is in set " + s.Name + ".", Status: 0, Plain: true}
+				return false, &Error{Msg: "Warning: " + txt + " is in set " + s.Name + ".", Status: 0, Plain: true}
 			}
-			return false, &Error{Msg: arg(1) + " is NOT in set " + s.Name + ".", Status: 1, Plain: true}
+			return false, &Error{Msg: txt + " is NOT in set " + s.Name + ".", Status: 1, Plain: true}
 		}
 		if state && c.Name == "add" {
 			s.loadEntry(e)

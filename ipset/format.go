@@ -10,6 +10,11 @@ import (
 func (s *Set) Header() string {
 	o := &s.Opts
 	var b strings.Builder
+	if s.Type == TypeBitmapPort {
+		b.WriteString("range " + strconv.Itoa(int(o.PortFrom)) + "-" + strconv.Itoa(int(o.PortTo)))
+		s.extHeader(&b)
+		return b.String()
+	}
 	b.WriteString("family ")
 	b.WriteString(o.Family)
 	b.WriteString(" hashsize ")
@@ -20,6 +25,22 @@ func (s *Set) Header() string {
 		b.WriteString(" netmask ")
 		b.WriteString(strconv.Itoa(int(s.netmask())))
 	}
+	s.extHeader(&b)
+	b.WriteString(" bucketsize ")
+	b.WriteString(strconv.Itoa(int(o.BucketSize)))
+	b.WriteString(" initval 0x")
+	h := strconv.FormatUint(uint64(o.InitVal), 16)
+	b.WriteString(strings.Repeat("0", 8-len(h)))
+	b.WriteString(h)
+	if s.Type == TypeHashIPPort && s.netmask() != 32 {
+		b.WriteString(" netmask ")
+		b.WriteString(strconv.Itoa(int(s.netmask())))
+	}
+	return b.String()
+}
+
+func (s *Set) extHeader(b *strings.Builder) {
+	o := &s.Opts
 	if o.HasTimeout {
 		b.WriteString(" timeout ")
 		b.WriteString(strconv.FormatUint(uint64(o.Timeout), 10))
@@ -33,18 +54,14 @@ func (s *Set) Header() string {
 	if o.SkbInfo {
 		b.WriteString(" skbinfo")
 	}
-	b.WriteString(" bucketsize ")
-	b.WriteString(strconv.Itoa(int(o.BucketSize)))
-	b.WriteString(" initval 0x")
-	h := strconv.FormatUint(uint64(o.InitVal), 16)
-	b.WriteString(strings.Repeat("0", 8-len(h)))
-	b.WriteString(h)
-	return b.String()
 }
 
 // members returns the live entries in the kernel's dump order (bucket by
 // bucket, slot by slot), or sorted.
 func (s *Set) members(sorted bool) []int32 {
+	if s.Type == TypeBitmapPort {
+		return s.bmMembers(false)
+	}
 	now := s.now()
 	var out []int32
 	for _, n := range s.t.buckets {
@@ -63,7 +80,13 @@ func (s *Set) members(sorted bool) []int32 {
 			if x.ip != y.ip {
 				return x.ip < y.ip
 			}
-			return x.cidr < y.cidr
+			if x.cidr != y.cidr {
+				return x.cidr < y.cidr
+			}
+			if x.proto != y.proto {
+				return x.proto < y.proto
+			}
+			return x.port < y.port
 		})
 	}
 	return out
@@ -83,10 +106,18 @@ func remaining(exp, now int64) uint64 {
 
 func (s *Set) elemText(b *strings.Builder, i int32, now int64, state bool) {
 	e := &s.entries[i]
-	b.WriteString(ipString(e.ip))
-	if s.Type == TypeHashNet && e.cidr != 32 {
-		b.WriteByte('/')
-		b.WriteString(strconv.Itoa(int(e.cidr)))
+	if s.Type == TypeBitmapPort {
+		b.WriteString(strconv.Itoa(int(e.port)))
+	} else {
+		b.WriteString(ipString(e.ip))
+		if s.isNet() && e.cidr != 32 {
+			b.WriteByte('/')
+			b.WriteString(strconv.Itoa(int(e.cidr)))
+		}
+		if s.hasPort() {
+			b.WriteByte(',')
+			portText(b, e.proto, e.port)
+		}
 	}
 	if s.Opts.HasTimeout {
 		if state {

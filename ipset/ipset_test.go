@@ -76,6 +76,9 @@ func FuzzRestore(f *testing.F) {
 	f.Add("create a hash:net\nadd a 1.2.3.0/24\ndel a 1.2.3.0/24\nlist\n")
 	f.Add("create b hash:ip timeout 5 counters comment netmask 24\nadd b 1.2.3.4-1.2.3.9 comment \"x y\" packets 3\ntest b 1.2.3.4\nsave\n")
 	f.Add("create c hash:net hashsize 64 bucketsize 2 maxelem 3 forceadd\nadd c 9.0.0.0-9.0.3.7 nomatch\nswap c c\nrename c d\nflush\ndestroy\n")
+	f.Add("create p hash:ip,port timeout 9 counters\nadd p 1.2.3.4,udp:5-9\nadd p 1.2.3.0/30,icmp:ping\ndel p 1.2.3.4,udp:6\n")
+	f.Add("create q hash:net,port comment\nadd q 9.0.0.0-9.0.3.7,sctp:1 nomatch comment x\ntest q 9.0.0.1,sctp:1\n")
+	f.Add("create b bitmap:port range 9-1 timeout 4 counters comment skbinfo\nadd b 2-5 packets 4\ndel b 3\n")
 	f.Fuzz(func(t *testing.T, text string) {
 		if len(text) > 4096 {
 			return
@@ -113,7 +116,7 @@ func benchSet(b *testing.B, typ string, n int) {
 			c = []uint8{32, 24, 16, 28}[k%4]
 			ip &= mask(c)
 		}
-		s.add(ip, c, &Elem{}, true)
+		s.add(elemKey{ip: ip, cidr: c}, &Elem{}, true)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -132,3 +135,58 @@ func BenchmarkLookupHashIP1k(b *testing.B)  { benchSet(b, TypeHashIP, 1000) }
 func BenchmarkLookupHashIP1M(b *testing.B)  { benchSet(b, TypeHashIP, 1000000) }
 func BenchmarkLookupHashNet1k(b *testing.B) { benchSet(b, TypeHashNet, 1000) }
 func BenchmarkLookupHashNet1M(b *testing.B) { benchSet(b, TypeHashNet, 1000000) }
+
+func TestPortSetsMatch(t *testing.T) {
+	now := int64(1e18)
+	r := NewRegistry()
+	r.Clock = fixedClock(&now)
+	var out strings.Builder
+	if _, err := r.Restore("create p hash:ip,port counters initval 0x1\nadd p 10.0.0.1,tcp:80-81\nadd p 10.0.0.1,icmp:echo-request\nadd p 10.0.0.1,gre:0\n"+
+		"create n hash:net,port initval 0x2\nadd n 10.0.0.0/8,udp:53\nadd n 10.1.0.0/16,udp:53 nomatch\n"+
+		"create b bitmap:port range 1000-2000 counters\nadd b 1500-1501\n", false, &out); err != nil {
+		t.Fatal(err)
+	}
+	p, n, b := r.Get("p"), r.Get("n"), r.Get("b")
+	for _, c := range []struct {
+		s     *Set
+		ip    uint32
+		proto uint8
+		port  uint16
+		want  bool
+	}{
+		{p, 0x0a000001, 6, 80, true}, {p, 0x0a000001, 6, 81, true}, {p, 0x0a000001, 6, 82, false},
+		{p, 0x0a000001, 17, 80, false}, {p, 0x0a000001, 1, 0x0800, true}, {p, 0x0a000001, 1, 0x0000, false},
+		{p, 0x0a000001, 47, 1234, true}, {p, 0x0a000002, 6, 80, false},
+		{n, 0x0a020304, 17, 53, true}, {n, 0x0a010304, 17, 53, false}, {n, 0x0a020304, 6, 53, false},
+		{b, 0, 6, 1500, true}, {b, 0, 17, 1501, true}, {b, 0, 132, 1500, false}, {b, 0, 6, 1502, false},
+	} {
+		if got := c.s.MatchPortAt(c.ip, c.proto, c.port, 100, now, true); got != c.want {
+			t.Errorf("%s %x %d %d: got %v", c.s.Name, c.ip, c.proto, c.port, got)
+		}
+	}
+	if p.MatchAt(0x0a000001, 100, now, true) {
+		t.Error("a one-dimensional test matched a two-dimensional set")
+	}
+	var l strings.Builder
+	b.WriteList(&l, ListFlags{Mode: OutSave}, true)
+	if want := "create b bitmap:port range 1000-2000 counters\nadd b 1500 packets 1 bytes 100\nadd b 1501 packets 1 bytes 100\n"; l.String() != want {
+		t.Errorf("bitmap counters:\n%s", l.String())
+	}
+	if a := testing.AllocsPerRun(100, func() {
+		p.MatchPortAt(0x0a000001, 6, 80, 1, now, true)
+		n.MatchPortAt(0x0a020304, 17, 53, 1, now, true)
+		b.MatchPortAt(0, 6, 1500, 1, now, true)
+	}); a != 0 {
+		t.Errorf("MatchPortAt allocates %v", a)
+	}
+	// State round trip keeps the port elements.
+	r2 := NewRegistry()
+	r2.Clock = r.Clock
+	st := r.WriteState()
+	if err := r2.LoadState(st); err != nil {
+		t.Fatal(err)
+	}
+	if st2 := r2.WriteState(); st2 != st {
+		t.Fatalf("state differs:\n%s\n---\n%s", st, st2)
+	}
+}

@@ -89,7 +89,8 @@ func sameSet(a, b *Set) bool {
 	return a.Type == b.Type && a.Opts.Maxelem == b.Opts.Maxelem && a.Opts.Timeout == b.Opts.Timeout &&
 		a.Opts.HasTimeout == b.Opts.HasTimeout && a.netmask() == b.netmask() &&
 		a.Opts.Counters == b.Opts.Counters && a.Opts.Comment == b.Opts.Comment &&
-		a.Opts.SkbInfo == b.Opts.SkbInfo && a.Opts.ForceAdd == b.Opts.ForceAdd
+		a.Opts.SkbInfo == b.Opts.SkbInfo && a.Opts.ForceAdd == b.Opts.ForceAdd &&
+		a.Opts.PortFrom == b.Opts.PortFrom && a.Opts.PortTo == b.Opts.PortTo
 }
 
 // Create adds a set; with exist, an identical existing set is not an error.

@@ -1,7 +1,9 @@
 // Package ipset implements IP sets as the kernel's net/netfilter/ipset
 // keeps them, with the ipset 7.17 userspace's syntax, output and messages:
-// the hash:ip and hash:net types (IPv4) with the timeout, counters, comment,
-// nomatch and forceadd extensions.
+// the hash:ip, hash:net, hash:ip,port and hash:net,port types (IPv4) and
+// bitmap:port, with the timeout, counters, comment, nomatch and forceadd
+// extensions. bitmap:port keeps its elements in the same entry store (keyed
+// by port), listed in port order, with the kernel's memory accounting.
 //
 // Lookups use Go maps (hash:ip: one map; hash:net: one map per prefix
 // length present, tried longest prefix first as the kernel does) and do not
@@ -18,8 +20,11 @@ import (
 
 // Set types.
 const (
-	TypeHashIP  = "hash:ip"
-	TypeHashNet = "hash:net"
+	TypeHashIP      = "hash:ip"
+	TypeHashNet     = "hash:net"
+	TypeHashIPPort  = "hash:ip,port"
+	TypeHashNetPort = "hash:net,port"
+	TypeBitmapPort  = "bitmap:port"
 )
 
 // Kernel constants (ip_set_hash_gen.h, ip_set.h).
@@ -43,7 +48,9 @@ type Options struct {
 	Family     string // "inet"
 	Hashsize   uint32
 	Maxelem    uint32
-	Netmask    uint8 // hash:ip; 0 = 32
+	Netmask    uint8  // hash:ip, hash:ip,port; 0 = 32
+	PortFrom   uint16 // bitmap:port range
+	PortTo     uint16
 	Timeout    uint32
 	HasTimeout bool
 	Counters   bool
@@ -61,6 +68,8 @@ type Elem struct {
 	HasTimeout bool
 	Packets    uint64
 	Bytes      uint64
+	HasPackets bool // given: a re-added element keeps its counters
+	HasBytes   bool // unless given (ip_set_init_counter)
 	Comment    string
 	HasComment bool
 	NoMatch    bool
@@ -70,6 +79,8 @@ type Elem struct {
 type entry struct {
 	ip      uint32
 	cidr    uint8
+	proto   uint8
+	port    uint16
 	nomatch bool
 	live    bool
 	expires int64 // Unix ns; 0 = permanent
@@ -117,7 +128,7 @@ type Set struct {
 	t        *htable
 	entries  []entry
 	free     []int32
-	index    [33]map[uint32]int32 // by prefix length
+	index    [33]map[uint64]int32 // by prefix length, keyed by ekey
 	nets     []uint8              // prefix lengths present, longest first
 	netCount [33]uint32
 	commentB int     // set->ext_size
@@ -127,19 +138,48 @@ type Set struct {
 
 // Revision is the kernel revision of the type.
 func (s *Set) Revision() int {
-	if s.Type == TypeHashNet {
+	switch s.Type {
+	case TypeHashNet, TypeHashIPPort:
 		return 7
+	case TypeHashNetPort:
+		return 8
+	case TypeBitmapPort:
+		return 3
 	}
 	return 6
 }
+
+// elemKey identifies an element: address, prefix length (32 for host
+// types), protocol and port (0 for the one-dimensional types; the port
+// only for bitmap:port).
+type elemKey struct {
+	ip    uint32
+	cidr  uint8
+	proto uint8
+	port  uint16
+}
+
+func (e *entry) key() elemKey { return elemKey{e.ip, e.cidr, e.proto, e.port} }
+
+// ekey is the index map key of an element within its prefix length.
+func ekey(ip uint32, proto uint8, port uint16) uint64 {
+	return uint64(ip)<<32 | uint64(proto)<<16 | uint64(port)
+}
+
+func (s *Set) isNet() bool { return s.Type == TypeHashNet || s.Type == TypeHashNetPort }
+
+func (s *Set) hasPort() bool { return s.Type == TypeHashIPPort || s.Type == TypeHashNetPort }
 
 func align(n, a int) int { return (n + a - 1) / a * a }
 
 func newSet(name, typ string, o Options, clock func() int64) *Set {
 	s := &Set{Name: name, Type: typ, Opts: o, clock: clock}
 	s.elemLen = 4
-	if typ == TypeHashNet {
+	switch typ {
+	case TypeHashNet, TypeHashIPPort, TypeHashNetPort:
 		s.elemLen = 8
+	case TypeBitmapPort:
+		s.elemLen = 0
 	}
 	off := s.elemLen
 	if o.HasTimeout {
@@ -171,30 +211,40 @@ func (s *Set) expired(e *entry, now int64) bool {
 
 // hkey computes the bucket of an element as HKEY does: jhash2 over the
 // element struct's words in memory (little-endian host).
-func (s *Set) hkey(ip uint32, cidr uint8, b uint8) uint32 {
-	var k [2]uint32
-	k[0] = bits.ReverseBytes32(ip)
-	n := 1
-	if s.Type == TypeHashNet {
-		k[1] = uint32(cidr) << 24
-		n = 2
+// The element structs: hash_ip4_elem {ip}, hash_net4_elem {ip, padding,
+// nomatch, cidr}, hash_ipport4_elem {ip, port, proto, padding} and
+// hash_netport4_elem {ip, port, proto, cidr-1:7, nomatch:1} (nomatch is
+// cleared while hashing).
+func (s *Set) hkey(k elemKey, b uint8) uint32 {
+	var w [2]uint32
+	w[0] = bits.ReverseBytes32(k.ip)
+	n := 2
+	switch s.Type {
+	case TypeHashIP:
+		n = 1
+	case TypeHashNet:
+		w[1] = uint32(k.cidr) << 24
+	case TypeHashIPPort:
+		w[1] = uint32(bits.ReverseBytes16(k.port)) | uint32(k.proto)<<16
+	case TypeHashNetPort:
+		w[1] = uint32(bits.ReverseBytes16(k.port)) | uint32(k.proto)<<16 | uint32(k.cidr-1)<<24
 	}
-	return jhash2(k[:n], s.Opts.InitVal) & (1<<b - 1)
+	return jhash2(w[:n], s.Opts.InitVal) & (1<<b - 1)
 }
 
-func (s *Set) lookupExact(ip uint32, cidr uint8) int32 {
-	m := s.index[cidr]
+func (s *Set) lookupExact(k elemKey) int32 {
+	m := s.index[k.cidr]
 	if m == nil {
 		return -1
 	}
-	if i, ok := m[ip]; ok {
+	if i, ok := m[ekey(k.ip, k.proto, k.port)]; ok {
 		return i
 	}
 	return -1
 }
 
 func (s *Set) addCidr(c uint8) {
-	if s.Type != TypeHashNet {
+	if !s.isNet() {
 		return
 	}
 	s.netCount[c]++
@@ -211,7 +261,7 @@ func (s *Set) addCidr(c uint8) {
 }
 
 func (s *Set) delCidr(c uint8) {
-	if s.Type != TypeHashNet || s.netCount[c] == 0 {
+	if !s.isNet() || s.netCount[c] == 0 {
 		return
 	}
 	s.netCount[c]--
@@ -236,11 +286,16 @@ func commentCost(c string) int {
 // setExt initialises the extensions of a stored entry (the kernel's
 // overwrite_extensions part of mtype_add).
 func (s *Set) setExt(e *entry, x *Elem, now int64) {
-	if s.Type == TypeHashNet {
+	if s.isNet() {
 		e.nomatch = x.NoMatch
 	}
 	if s.Opts.Counters {
-		e.packets, e.bytes = x.Packets, x.Bytes
+		if x.HasPackets {
+			e.packets = x.Packets
+		}
+		if x.HasBytes {
+			e.bytes = x.Bytes
+		}
 	}
 	if s.Opts.Comment {
 		s.commentB -= commentCost(e.comment)
@@ -267,7 +322,7 @@ func (s *Set) setExt(e *entry, x *Elem, now int64) {
 	}
 }
 
-func (s *Set) newEntry(ip uint32, cidr uint8) int32 {
+func (s *Set) newEntry(k elemKey) int32 {
 	var i int32
 	if n := len(s.free); n > 0 {
 		i = s.free[n-1]
@@ -278,19 +333,19 @@ func (s *Set) newEntry(ip uint32, cidr uint8) int32 {
 		i = int32(len(s.entries) - 1)
 	}
 	e := &s.entries[i]
-	e.ip, e.cidr, e.live = ip, cidr, true
-	if s.index[cidr] == nil {
-		s.index[cidr] = make(map[uint32]int32)
+	e.ip, e.cidr, e.proto, e.port, e.live = k.ip, k.cidr, k.proto, k.port, true
+	if s.index[k.cidr] == nil {
+		s.index[k.cidr] = make(map[uint64]int32)
 	}
-	s.index[cidr][ip] = i
-	s.addCidr(cidr)
+	s.index[k.cidr][ekey(k.ip, k.proto, k.port)] = i
+	s.addCidr(k.cidr)
 	return i
 }
 
 // dropEntry removes an entry from the index (its slot is handled by the caller).
 func (s *Set) dropEntry(i int32) {
 	e := &s.entries[i]
-	delete(s.index[e.cidr], e.ip)
+	delete(s.index[e.cidr], ekey(e.ip, e.proto, e.port))
 	s.delCidr(e.cidr)
 	s.commentB -= commentCost(e.comment)
 	*e = entry{}
@@ -307,9 +362,12 @@ var (
 )
 
 // add is mtype_add plus the core's resize-and-retry.
-func (s *Set) add(ip uint32, cidr uint8, x *Elem, exist bool) error {
+func (s *Set) add(k elemKey, x *Elem, exist bool) error {
+	if s.Type == TypeBitmapPort {
+		return s.bmAdd(k.port, x, exist)
+	}
 	for {
-		err, again := s.tryAdd(ip, cidr, x, exist)
+		err, again := s.tryAdd(k, x, exist)
 		if !again {
 			return err
 		}
@@ -319,10 +377,10 @@ func (s *Set) add(ip uint32, cidr uint8, x *Elem, exist bool) error {
 	}
 }
 
-func (s *Set) tryAdd(ip uint32, cidr uint8, x *Elem, exist bool) (error, bool) {
+func (s *Set) tryAdd(k elemKey, x *Elem, exist bool) (error, bool) {
 	now := s.now()
 	t := s.t
-	key := s.hkey(ip, cidr, t.bits)
+	key := s.hkey(k, t.bits)
 	r := int(key) % len(t.elems)
 	elements, maxelem := t.elems[r], t.maxelem
 	forceadd := false
@@ -349,7 +407,7 @@ func (s *Set) tryAdd(ip uint32, cidr uint8, x *Elem, exist bool) (error, bool) {
 		t.ext[r] += s.extSize(ahashInitSize)
 		j := n.pos
 		n.pos++
-		s.place(n, j, ip, cidr, x, now, r)
+		s.place(n, j, k, x, now, r)
 		return nil, false
 	}
 	j := -1
@@ -363,7 +421,7 @@ func (s *Set) tryAdd(ip uint32, cidr uint8, x *Elem, exist bool) (error, bool) {
 			continue
 		}
 		e := &s.entries[n.slot[i]]
-		if e.ip == ip && e.cidr == cidr {
+		if e.key() == k {
 			if exist || s.expired(e, now) {
 				s.setExt(e, x, now)
 				return nil, false
@@ -384,7 +442,7 @@ func (s *Set) tryAdd(ip uint32, cidr uint8, x *Elem, exist bool) (error, bool) {
 			n.slot[j] = -1
 			t.elems[r]--
 		}
-		s.place(n, j, ip, cidr, x, now, r)
+		s.place(n, j, k, x, now, r)
 		return nil, false
 	}
 	if elements >= maxelem {
@@ -399,12 +457,12 @@ func (s *Set) tryAdd(ip uint32, cidr uint8, x *Elem, exist bool) (error, bool) {
 	}
 	j = n.pos
 	n.pos++
-	s.place(n, j, ip, cidr, x, now, r)
+	s.place(n, j, k, x, now, r)
 	return nil, false
 }
 
-func (s *Set) place(n *hbucket, j int, ip uint32, cidr uint8, x *Elem, now int64, r int) {
-	i := s.newEntry(ip, cidr)
+func (s *Set) place(n *hbucket, j int, k elemKey, x *Elem, now int64, r int) {
+	i := s.newEntry(k)
 	n.slot[j] = i
 	s.t.elems[r]++
 	s.setExt(&s.entries[i], x, now)
@@ -437,7 +495,7 @@ retry:
 				drop = append(drop, i)
 				continue
 			}
-			key := s.hkey(e.ip, e.cidr, b)
+			key := s.hkey(e.key(), b)
 			nr := int(key) % len(t.elems)
 			m := t.buckets[key]
 			if m == nil {
@@ -517,16 +575,23 @@ func (s *Set) gcRegion(r int, now int64) {
 // collector does.
 func (s *Set) GC() {
 	now := s.now()
+	if s.Type == TypeBitmapPort {
+		s.bmGC(now)
+		return
+	}
 	for r := range s.t.elems {
 		s.gcRegion(r, now)
 	}
 }
 
 // del is mtype_del.
-func (s *Set) del(ip uint32, cidr uint8) error {
+func (s *Set) del(ek elemKey) error {
+	if s.Type == TypeBitmapPort {
+		return s.bmDel(ek.port)
+	}
 	now := s.now()
 	t := s.t
-	key := s.hkey(ip, cidr, t.bits)
+	key := s.hkey(ek, t.bits)
 	r := int(key) % len(t.elems)
 	n := t.buckets[key]
 	if n == nil {
@@ -540,7 +605,7 @@ func (s *Set) del(ip uint32, cidr uint8) error {
 			continue
 		}
 		e := &s.entries[si]
-		if e.ip != ip || e.cidr != cidr {
+		if e.key() != ek {
 			continue
 		}
 		if s.expired(e, now) {
@@ -583,7 +648,7 @@ func (s *Set) del(ip uint32, cidr uint8) error {
 func (s *Set) Flush() {
 	s.t = newHtable(s.t.bits, s.Opts.Maxelem)
 	s.entries, s.free = nil, nil
-	s.index = [33]map[uint32]int32{}
+	s.index = [33]map[uint64]int32{}
 	s.nets = nil
 	s.netCount = [33]uint32{}
 	s.commentB = 0
@@ -609,18 +674,30 @@ func (s *Set) matchEntry(i int32, now int64) int {
 }
 
 // lookup returns the index of the entry an address matches, or -1 (no
-// entry, or a nomatch entry decides).
+// entry, or a nomatch entry decides). A two-dimensional set never matches
+// a one-dimensional test (ip_set_test: opt->dim < the type's dimension).
 func (s *Set) lookup(ip uint32, now int64) int32 {
-	if s.Type == TypeHashIP {
+	if s.hasPort() || s.Type == TypeBitmapPort {
+		return -1
+	}
+	return s.lookupK(ip, 0, 0, now)
+}
+
+// lookupK is mtype_test / mtype_test_cidrs: the host types look the
+// (masked) address up, the net types try the prefix lengths present,
+// longest first, a nomatch element ending the search.
+func (s *Set) lookupK(ip uint32, proto uint8, port uint16, now int64) int32 {
+	switch s.Type {
+	case TypeHashIP, TypeHashIPPort, TypeBitmapPort:
 		if m := s.index[32]; m != nil {
-			if i, ok := m[ip&mask(s.netmask())]; ok && s.matchEntry(i, now) > 0 {
+			if i, ok := m[ekey(ip&mask(s.netmask()), proto, port)]; ok && s.matchEntry(i, now) > 0 {
 				return i
 			}
 		}
 		return -1
 	}
 	for _, c := range s.nets {
-		i, ok := s.index[c][ip&mask(c)]
+		i, ok := s.index[c][ekey(ip&mask(c), proto, port)]
 		if !ok {
 			continue
 		}
@@ -635,7 +712,7 @@ func (s *Set) lookup(ip uint32, now int64) int32 {
 }
 
 func (s *Set) netmask() uint8 {
-	if s.Opts.Netmask == 0 {
+	if s.Opts.Netmask == 0 || s.Type == TypeBitmapPort {
 		return 32
 	}
 	return s.Opts.Netmask
@@ -674,8 +751,11 @@ func (s *Set) Len() int {
 
 // MemSize is the kernel's "Size in memory".
 func (s *Set) MemSize() int {
+	if s.Type == TypeBitmapPort {
+		return s.bmMemSize()
+	}
 	base := 216
-	if s.Type == TypeHashNet {
+	if s.isNet() {
 		base = 456
 	}
 	m := base + regionSize*(len(s.t.elems)-1) + s.commentB
@@ -704,6 +784,45 @@ func ipString(ip uint32) string {
 // (! --update-counters). It does not allocate.
 func (s *Set) MatchAt(ip uint32, pktLen uint64, now int64, update bool) bool {
 	i := s.lookup(ip, now)
+	if i < 0 {
+		return false
+	}
+	if update && s.Opts.Counters {
+		e := &s.entries[i]
+		e.packets++
+		e.bytes += pktLen
+	}
+	return true
+}
+
+// Ports of the protocols ip_set_get_ip4_port reads a port from.
+func protoWithPorts(p uint8) bool { return p == 6 || p == 17 || p == 132 || p == 136 }
+
+// MatchPortAt is the set match's test of a two-dimensional element (or of
+// bitmap:port's one dimension) at packet time now: ip is the address of
+// the first direction (ignored by bitmap:port), proto the packet's
+// protocol and port the port of the second direction (the first for
+// bitmap:port) as ip_set_get_ip4_port gives it: the TCP/UDP/SCTP/UDPLITE
+// port, type<<8|code for ICMP, 0 for other protocols. The caller must not
+// call it for non-first fragments (the kernel's kadt fails on them, which
+// is no match). bitmap:port matches TCP and UDP packets only. Counters are
+// updated unless update is false. It does not allocate.
+func (s *Set) MatchPortAt(ip uint32, proto uint8, port uint16, pktLen uint64, now int64, update bool) bool {
+	var i int32
+	switch {
+	case s.Type == TypeBitmapPort:
+		if proto != 6 && proto != 17 {
+			return false
+		}
+		i = s.lookupK(0, 0, port, now)
+	case s.hasPort():
+		if !protoWithPorts(proto) && proto != 1 {
+			port = 0
+		}
+		i = s.lookupK(ip, proto, port, now)
+	default:
+		i = s.lookup(ip, now)
+	}
 	if i < 0 {
 		return false
 	}

@@ -14,6 +14,9 @@ import (
 
 // stateOrder lists every stored entry (expired ones too) in bucket order.
 func (s *Set) stateOrder() []int32 {
+	if s.Type == TypeBitmapPort {
+		return s.bmMembers(true)
+	}
 	var out []int32
 	for _, n := range s.t.buckets {
 		if n == nil {
@@ -37,6 +40,9 @@ func (s *Set) writeState(b *strings.Builder) {
 		b.WriteString("add " + s.Name + " ")
 		s.elemText(b, i, 0, true)
 		b.WriteByte('\n')
+	}
+	if s.Type == TypeBitmapPort {
+		return
 	}
 	b.WriteString("nfgo-layout " + s.Name + " " + strconv.Itoa(int(s.t.bits)) + " ext=")
 	for r, x := range s.t.ext {
@@ -66,11 +72,7 @@ func (s *Set) writeState(b *strings.Builder) {
 
 // loadEntry stores an element from a state file without placing it.
 func (s *Set) loadEntry(e *elemSpec) {
-	c := uint8(32)
-	if s.Type == TypeHashNet && e.hasCidr {
-		c = e.cidr
-	}
-	i := s.newEntry(e.ip, c)
+	i := s.newEntry(s.specKey(e))
 	s.setExt(&s.entries[i], &e.x, 0)
 	if e.hasExp {
 		s.entries[i].expires = e.expires
@@ -146,9 +148,9 @@ func (s *Set) placePending() {
 	for _, i := range p {
 		e := s.entries[i]
 		s.dropEntry(i)
-		x := Elem{Packets: e.packets, Bytes: e.bytes, Comment: e.comment, HasComment: e.comment != "", NoMatch: e.nomatch}
-		if s.add(e.ip, e.cidr, &x, true) == nil {
-			if j := s.lookupExact(e.ip, e.cidr); j >= 0 {
+		x := Elem{Packets: e.packets, Bytes: e.bytes, HasPackets: true, HasBytes: true, Comment: e.comment, HasComment: e.comment != "", NoMatch: e.nomatch}
+		if s.add(e.key(), &x, true) == nil {
+			if j := s.lookupExact(e.key()); j >= 0 {
 				s.entries[j].expires = e.expires
 			}
 		}

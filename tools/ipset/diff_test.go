@@ -61,6 +61,77 @@ var diffRecipes = []recipe{
 		}
 		return append(c, w("list -t big"), w("save big"))
 	}()},
+	{"hash_ipport", [][]string{
+		w("create a hash:ip,port initval 0x1"), w("add a 1.2.3.4,80"), w("add a 1.2.3.4,udp:53"),
+		w("add a 1.2.3.4,tcp:http"), w("add a 1.2.3.4,icmp:echo-request"), w("add a 1.2.3.4,icmp:8/0"),
+		w("add a 1.2.3.4,icmp:3/1"), w("add a 1.2.3.4,icmp:ping"), w("add a 1.2.3.4,gre:0"), w("add a 1.2.3.4,gre"),
+		w("add a 1.2.3.4,47:0"), w("add a 1.2.3.4,sctp:22"), w("add a 1.2.3.4,udplite:22"),
+		w("add a 1.2.3.4,tcp:1000-1003"), w("add a 1.2.3.5-1.2.3.6,tcp:5-6"), w("add a 1.2.4.0/31,udp:7"),
+		w("add a 1.2.3.4,tcp:99999"), w("add a 1.2.3.4,foo:80"), w("add a 1.2.3.4,tcp:foo"), w("add a 1.2.3.4"),
+		w("add a 1.2.3.4,"), w("add a 1.2.3.4,tcp:"), w("add a 1.2.3.4,icmp:foo"), w("add a 1.2.3.4,icmp:300/1"),
+		w("add a 1.2.3.4,tcp:80 nomatch"), w("add a 1.2.3.4,icmp:1-3"), w("add a 1.2.3.4,0:5"), w("add a 1.2.3.4,tcp:0"),
+		w("add a 1.2.3.4,tcp:5-"), w("add a 1.2.3.4,icmpv6:1/1"), w("list a"), w("test a 1.2.3.4,tcp:80"),
+		w("test a 1.2.3.4,tcp:81"), w("test a 1.2.3.4,80"), w("test a 1.2.3.4,tcp:1000-1003"),
+		w("test a 1.2.3.5-1.2.3.6,tcp:5"), w("del a 1.2.3.4,tcp:1000-1002"), w("del a 1.2.3.4,tcp:1000-1002"),
+		w("list a"), w("add a 1.2.3.4,TCP:foo"), w("add a 1.2.3.4,6:foo"), w("add a 1.2.3.4,6:81"),
+		w("add a 1.2.3.4,tcp:80-foo"), w("add a 1.2.3.4,udp:foo-80"), w("add a 1.2.3.4,icmp:echo-request-echo-reply"),
+		w("add a 1.2.3.4/24,tcp:80"), w("add a 1.2.3.4/0,tcp:80"), w("add a 9.9.9.8,0:0"), w("add a 9.9.9.8,ip:0"),
+		w("add a 9.9.9.8,255:0"), w("add a 9.9.9.8,icmp:0x3/0x1"), w("add a 9.9.9.8,icmp:3/1/1"),
+		w("add a 9.9.9.8,icmp:256"), w("add a 9.9.9.8,icmp:"), w("add a 9.9.9.8,1:3/1"), w("add a 9.9.9.8,17:53"),
+		w("add a 9.9.9.8,tcp:1-2-3"), w("add a 9.9.9.8,tcp:-1"), w("add a 9.9.9.8,tcp:0x1-0x3"),
+		w("add a 9.9.9.8,icmp:host-"), w("add a 9.9.9.8,icmp:11/7"), w("add a 9.9.9.8,gre:1"), w("save"),
+		w("create x hash:ip,port netmask 24 timeout 100 counters comment initval 0x2"), w("add x 1.2.3.4,80"),
+		w("add x 1.2.3.5,80"), w("add x 1.2.3.5,80 comment hello packets 7 bytes 9 timeout 50 -exist"), w("list x"),
+		w("add x 1.2.3.5,80 -exist"), w("add x 1.2.3.5,80 bytes 3 -exist"), w("list x"),
+	}},
+	{"hash_netport", [][]string{
+		w("create b hash:net,port initval 0x1"), w("add b 1.2.3.0/24,tcp:80"), w("add b 1.2.3.0/24,tcp:80 nomatch"),
+		w("add b 10.0.0.0/8,udp:53-54 nomatch"), w("add b 10.0.0.0/33,udp:53"), w("add b 10.0.0.0/0,udp:53"),
+		w("add b 10.0.0.1-10.0.0.6,icmp:0/0"), w("add b 10.0.0.1,gre:0"), w("test b 1.2.3.7,tcp:80"),
+		w("test b 10.1.1.1,udp:53"), w("test b 10.0.0.2,icmp:echo-reply"), w("test b 10.0.0.2/31,icmp:echo-reply"),
+		w("test b 10.0.0.2/30,icmp:echo-reply"), w("test b 10.0.0.2-10.0.0.3,icmp:echo-reply"), w("list b"), w("save b"),
+		w("add b 10.1.0.0/16,udp:53"), w("test b 10.1.2.3,udp:53"), w("test b 10.2.2.3,udp:53"),
+		w("add b 10.1.2.0/24,udp:53 nomatch"), w("test b 10.1.2.3,udp:53"), w("add -exist b 10.1.2.0/24,udp:53"),
+		w("test b 10.1.2.3,udp:53"), w("del b 10.0.0.4/31,icmp:echo-reply"), w("del b 10.0.0.0/8,udp:54"),
+		w("add b 20.0.0.0-20.0.0.9,tcp:10-12"), w("del b 20.0.0.8/31,tcp:11"), w("list b"),
+		w("create c hash:net,port timeout 100 counters comment skbinfo initval 0x3"),
+		w("add c 5.5.0.0/16,sctp:9 comment hey"), w("add c 5.5.5.5,udp:1 timeout 5 packets 1 bytes 100"), w("list c"),
+		w("flush b"), w("list b"),
+	}},
+	{"layout_ports_resize", func() [][]string {
+		c := [][]string{w("create p hash:ip,port hashsize 64 initval 0x12345678"),
+			w("create q hash:net,port hashsize 64 initval 0x9abcdef0")}
+		for i := 0; i < 200; i++ {
+			c = append(c, w(fmt.Sprintf("add p 10.0.%d.%d,%s:%d", i/100, i%100, []string{"tcp", "udp", "sctp"}[i%3], 1000+i)))
+			c = append(c, w(fmt.Sprintf("add q 10.%d.0.0/%d,tcp:%d", i, 16+i%9, 80+i%5)))
+		}
+		for i := 0; i < 200; i += 4 {
+			c = append(c, w(fmt.Sprintf("del p 10.0.%d.%d,%s:%d", i/100, i%100, []string{"tcp", "udp", "sctp"}[i%3], 1000+i)))
+		}
+		return append(c, w("list -t"), w("save"))
+	}()},
+	{"full_ports", [][]string{
+		// Not yet: hash:ip,port filled past maxelem by one range (10.0.0.0/16,tcp:1-100)
+		// stops at 65536 elements in the kernel, nfgo accepts 4 more.
+		w("create r2 hash:net,port initval 0x22"), w("add r2 10.0.0.0-10.0.255.254,tcp:1-100"), w("list -t r2"),
+		w("create r3 hash:ip initval 0x33"), w("add r3 10.0.0.0/8"), w("list -t r3"),
+	}},
+	{"bitmap_port", [][]string{
+		w("create c bitmap:port range 0-65535"), w("create d bitmap:port range 1000-2000 timeout 10 counters comment"),
+		w("create g bitmap:port range 0-1023 counters"), w("create h bitmap:port range 0-1023 comment"),
+		w("create i bitmap:port range 0-1023 skbinfo"), w("create j bitmap:port range 0-1023 timeout 3"),
+		w("list -t"), w("add c 80"), w("add c http"), w("add c tcp:81"), w("add c 100-105"), w("add c 70000"),
+		w("add c foo"), w("add c 5-3"), w("add c udp:domain"), w("add c gre:0"),
+		w("add d 80"), w("add d 1500"), w("add d 1499-1501"), w("add d 2001"), w("add d 999-1000"),
+		w("add d 1990-2005"), w("del d 1600"), w("del d 1499"), w("del d 1499"), w("test d 1500"), w("test d 1600"),
+		w("test d 1500-1501"), w("test d 80"), w("add d 1700 comment hi packets 3 bytes 4 timeout 5"),
+		w("add d 1700 -exist timeout 7"), w("list d"), w("save c"), w("list -s"),
+		w("create y bitmap:port"), w("create y bitmap:port range 10"), w("create y bitmap:port range 10-5"),
+		w("create z bitmap:port range 0-70000"), w("create z bitmap:port range foo-bar"),
+		w("create z bitmap:port range 0-1 hashsize 4"), w("create z bitmap:port range 0-1 family inet"),
+		w("create z bitmap:port range 0-1 netmask 4"), w("list y"), w("swap y c"), w("flush c"), w("list c"),
+		w("create y bitmap:port range 5-10 -exist"), w("create y bitmap:port range 5-11 -exist"),
+	}},
 	{"timeouts", [][]string{
 		w("create t hash:ip timeout 600 counters initval 0x5"), w("add t 1.1.1.1"), w("add t 1.1.1.2 timeout 0"),
 		w("add t 1.1.1.3 timeout 100"), w("add t 1.1.1.3 timeout 200 -exist"), w("list t"), w("save"),
