@@ -1,6 +1,9 @@
 package kerneldiff
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // Seed article 000's whitelist and blocklist on packets: a hash:net
 // whitelist accepting port 1234, the rest logged with "[drds_reject] "
@@ -15,6 +18,13 @@ var setSeed = &Scenario{
 		"add block_ips 10.NET.1.9",
 		"create srv hash:ip",
 		"add srv 10.NET.2.2",
+		"create svc hash:ip,port",
+		"add svc 10.NET.1.1,tcp:22",
+		"add svc 10.NET.1.1,udp:53",
+		"create nets hash:net,port",
+		"add nets 10.NET.1.0/29,tcp:80-90",
+		"create low bitmap:port range 1-1024",
+		"add low 80",
 	},
 	Rules: `*filter
 :INPUT ACCEPT [0:0]
@@ -22,6 +32,10 @@ var setSeed = &Scenario{
 :OUTPUT ACCEPT [0:0]
 :drds_rule - [0:0]
 :drds_whitelist - [0:0]
+-A INPUT -m set --match-set svc dst,dst -j LOG --log-prefix "svc: "
+-A INPUT -m set ! --match-set svc dst,dst -p tcp -m tcp --dport 22 -j LOG --log-prefix "not-svc: "
+-A INPUT -m set --match-set nets src,dst -j LOG --log-prefix "nets: "
+-A INPUT -m set --match-set low dst -j LOG --log-prefix "low: "
 -A INPUT -p tcp -m set --match-set block_ips src -j drds_rule
 -A INPUT -p tcp -m tcp --dport 1234 -j drds_whitelist
 -A FORWARD -m set ! --match-set srv dst -j DROP
@@ -51,6 +65,12 @@ COMMIT
 			syn(tp, ip(9), r, 40003, 22),               // blocklisted: drds_rule logs and rejects
 			ping(ip(2), s, 5, 1, 84),                   // forwarded to the server in srv: logged
 			ping(ip(2), ip4(10, tp.N, 2, 7), 5, 2, 84), // not in srv: dropped
+			syn(tp, ip(20), r, 40004, 22),              // svc (tcp:22) hit, not blocklisted
+			udp(ip(20), r, 40005, 53, 8),               // svc udp:53 hit
+			udp(ip(20), r, 40006, 22, 8),               // udp:22 is not in svc
+			syn(tp, ip(3), r, 40007, 85),               // nets: src in /29, tcp port in 80-90; low misses 85
+			syn(tp, ip(20), r, 40008, 80),              // src outside /29: only low matches
+			syn(tp, ip(3), r, 40009, 91),               // port 91 outside nets' range
 		)
 	},
 }
@@ -60,6 +80,6 @@ func TestKernelSets(t *testing.T) {
 	k, frames := RunKernel(t, tp, setSeed)
 	n := RunNfgo(t, tp, setSeed, frames)
 	if Compare(t, setSeed.Name, k, n) {
-		t.Logf("sets: identical: %d LOG lines, replies, counters", len(k.Log))
+		t.Logf("sets: identical: %d LOG lines and counters:\n%s", len(k.Log), strings.Join(k.Log, "\n"))
 	}
 }

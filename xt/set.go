@@ -273,10 +273,10 @@ func (s *Set) Bind() error {
 	return nil
 }
 
-// PacketLogic: one-dimensional sets (hash:ip, hash:net), without counter
+// PacketLogic: up to two dimensions (address and port), without counter
 // comparisons, so far.
 func (s *Set) PacketLogic() error {
-	if s.Dim != 1 {
+	if s.Dim > 2 {
 		return OtherErrorf("match `set' with %d dimensions has no packet logic in nfgo yet", s.Dim)
 	}
 	if s.Packets.Op != IPSetCounterNone || s.Bytes.Op != IPSetCounterNone {
@@ -292,10 +292,59 @@ func (s *Set) Match(p *Pkt) bool {
 	if s.bound == nil {
 		return false
 	}
+	src := func(dim uint) bool { return s.SetFlags&(1<<dim) != 0 } // IPSET_DIM_*_SRC
 	addr := p.Dst
-	if s.SetFlags&(1<<1) != 0 { // IPSET_DIM_ONE_SRC: the first direction is src
+	if src(1) {
 		addr = p.Src
 	}
-	hit := s.bound.MatchAt(addr, uint64(len(p.B)), p.Time, s.Flags&IPSetFlagSkipCounterUpdate == 0)
+	update := s.Flags&IPSetFlagSkipCounterUpdate == 0
+	var hit bool
+	switch s.bound.Type {
+	case ipset.TypeHashIPPort, ipset.TypeHashNetPort:
+		if s.Dim < 2 {
+			hit = s.bound.MatchAt(addr, uint64(len(p.B)), p.Time, update) // never, as in the kernel
+		} else if port, ok := setPort(p, src(2)); ok {
+			hit = s.bound.MatchPortAt(addr, p.Proto, port, uint64(len(p.B)), p.Time, update)
+		}
+	case ipset.TypeBitmapPort:
+		if port, ok := setPort(p, src(1)); ok {
+			hit = s.bound.MatchPortAt(0, p.Proto, port, uint64(len(p.B)), p.Time, update)
+		}
+	default:
+		hit = s.bound.MatchAt(addr, uint64(len(p.B)), p.Time, update)
+	}
 	return hit != (s.SetFlags&IPSetInvMatch != 0)
+}
+
+// setPort is ip_set_get_ip4_port: the source or destination port of TCP,
+// UDP, UDP-Lite and SCTP, type<<8|code of ICMP, 0 for other protocols;
+// false for a non-first fragment or a truncated header.
+func setPort(p *Pkt, src bool) (uint16, bool) {
+	if p.FragOffset() != 0 {
+		return 0, false
+	}
+	l4 := p.L4()
+	need := 0
+	switch p.Proto {
+	case 6:
+		need = 20
+	case 17, 136:
+		need = 8
+	case 132:
+		need = 12
+	case 1:
+		if len(l4) < 8 {
+			return 0, false
+		}
+		return uint16(l4[0])<<8 | uint16(l4[1]), true
+	default:
+		return 0, true
+	}
+	if len(l4) < need {
+		return 0, false
+	}
+	if src {
+		return uint16(l4[0])<<8 | uint16(l4[1]), true
+	}
+	return uint16(l4[2])<<8 | uint16(l4[3]), true
 }
