@@ -58,7 +58,8 @@ type SetCounterMatch struct {
 }
 
 // Set is struct xt_set_info_match_v4. The kernel refers to the set by
-// index; nfgo keeps its name (there is no ipset in nfgo yet).
+// index; nfgo keeps its name and binds the set when a ruleset is compiled
+// (LookupSet), so a rule always prints and saves by name.
 type Set struct {
 	SetName  string
 	Index    uint16

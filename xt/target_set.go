@@ -57,7 +57,7 @@ const (
 )
 
 // SetInfo is struct xt_set_info: the set (by index in the kernel; nfgo
-// keeps its name, there is no ipset in nfgo yet), its dimension and, in
+// keeps its name), its dimension and, in
 // bit i of Flags, whether dimension i is "src".
 type SetInfo struct {
 	Name  string

@@ -39,7 +39,7 @@ Commands:
   iptables          add, delete, list rules (iptables 1.8.9 syntax)
   iptables-save     print the ruleset in iptables-save format
   iptables-restore  load a ruleset in iptables-save format
-  ipset             create and change IP sets (ipset 7.17 syntax; hash:ip, hash:net)
+  ipset             create and change IP sets (ipset 7.17 syntax; hash:ip, hash:net, ports)
   trace             a packet's path through every table, chain and rule
   version           print nfgo's version
   help              this text
