@@ -81,7 +81,8 @@ func (s *Set) members(sorted bool) []int32 {
 				return x.ip < y.ip
 			}
 			if x.cidr != y.cidr {
-				return x.cidr < y.cidr
+				// ipset 7.17 lists the longer prefix of one address first.
+				return x.cidr > y.cidr
 			}
 			if x.proto != y.proto {
 				return x.proto < y.proto

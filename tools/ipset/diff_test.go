@@ -132,6 +132,14 @@ var diffRecipes = []recipe{
 		w("create z bitmap:port range 0-1 netmask 4"), w("list y"), w("swap y c"), w("flush c"), w("list c"),
 		w("create y bitmap:port range 5-10 -exist"), w("create y bitmap:port range 5-11 -exist"),
 	}},
+	{"sorted_nets", [][]string{
+		// list -s: address, then the longer prefix first, then protocol and port.
+		w("create n hash:net initval 0x9"), w("add n 10.0.0.0/8"), w("add n 10.0.0.0/24"), w("add n 10.0.0.0/16"),
+		w("add n 10.0.0.0/30"), w("add n 10.0.0.4/30"), w("add n 9.0.0.0/8"), w("list -s n"),
+		w("create b hash:net,port initval 0x9"), w("add b 10.0.0.0/8,tcp:80"), w("add b 10.0.0.0/24,tcp:80"),
+		w("add b 10.0.0.0/16,udp:8"), w("add b 10.0.0.0/16,tcp:8"), w("add b 10.0.0.0/30,tcp:81"), w("add b 10.0.0.0/30,tcp:1"),
+		w("add b 10.0.0.0/8,udp:7"), w("add b 10.0.0.0/8,tcp:7"), w("add b 10.0.0.0/24,tcp:79"), w("list -s b"),
+	}},
 	{"timeouts", [][]string{
 		w("create t hash:ip timeout 600 counters initval 0x5"), w("add t 1.1.1.1"), w("add t 1.1.1.2 timeout 0"),
 		w("add t 1.1.1.3 timeout 100"), w("add t 1.1.1.3 timeout 200 -exist"), w("list t"), w("save"),
