@@ -246,12 +246,11 @@ func (s *Set) bmInRange(p uint16) bool { return p >= s.Opts.PortFrom && p <= s.O
 
 var errRange = kerr("Element is out of the range of the set")
 
-func (s *Set) bmAdd(port uint16, x *Elem, exist bool) error {
+func (s *Set) bmAdd(port uint16, x *Elem, exist bool, now int64) error {
 	if !s.bmInRange(port) {
 		return errRange
 	}
 	k := elemKey{cidr: 32, port: port}
-	now := s.now()
 	if i := s.lookupExact(k); i >= 0 {
 		e := &s.entries[i]
 		if !s.expired(e, now) && !exist {
@@ -265,12 +264,12 @@ func (s *Set) bmAdd(port uint16, x *Elem, exist bool) error {
 	return nil
 }
 
-func (s *Set) bmDel(port uint16) error {
+func (s *Set) bmDel(port uint16, now int64) error {
 	if !s.bmInRange(port) {
 		return errRange
 	}
 	i := s.lookupExact(elemKey{cidr: 32, port: port})
-	if i < 0 || s.expired(&s.entries[i], s.now()) {
+	if i < 0 || s.expired(&s.entries[i], now) {
 		return errNotExist
 	}
 	s.dropEntry(i)

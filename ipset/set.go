@@ -361,13 +361,15 @@ var (
 	errFull     = kerr("Hash is full, cannot add more elements")
 )
 
-// add is mtype_add plus the core's resize-and-retry.
+// add is mtype_add plus the core's resize-and-retry (the ipset command's
+// path, call_ad).
 func (s *Set) add(k elemKey, x *Elem, exist bool) error {
+	now := s.now()
 	if s.Type == TypeBitmapPort {
-		return s.bmAdd(k.port, x, exist)
+		return s.bmAdd(k.port, x, exist, now)
 	}
 	for {
-		err, again := s.tryAdd(k, x, exist)
+		err, again := s.tryAdd(k, x, exist, now)
 		if !again {
 			return err
 		}
@@ -377,8 +379,7 @@ func (s *Set) add(k elemKey, x *Elem, exist bool) error {
 	}
 }
 
-func (s *Set) tryAdd(k elemKey, x *Elem, exist bool) (error, bool) {
-	now := s.now()
+func (s *Set) tryAdd(k elemKey, x *Elem, exist bool, now int64) (error, bool) {
 	t := s.t
 	key := s.hkey(k, t.bits)
 	r := int(key) % len(t.elems)
@@ -585,11 +586,12 @@ func (s *Set) GC() {
 }
 
 // del is mtype_del.
-func (s *Set) del(ek elemKey) error {
+func (s *Set) del(ek elemKey) error { return s.delAt(ek, s.now()) }
+
+func (s *Set) delAt(ek elemKey, now int64) error {
 	if s.Type == TypeBitmapPort {
-		return s.bmDel(ek.port)
+		return s.bmDel(ek.port, now)
 	}
-	now := s.now()
 	t := s.t
 	key := s.hkey(ek, t.bits)
 	r := int(key) % len(t.elems)

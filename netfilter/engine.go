@@ -228,6 +228,11 @@ func compileTable(t *rules.Table, base int) (*ctable, int, error) {
 						return nil, 0, err
 					}
 				}
+				if b, ok := r.Target.Ext.(xt.Binder); ok {
+					if err := b.Bind(); err != nil {
+						return nil, 0, fmt.Errorf("%s: %v", rules.RuleSpec(xt.FamilyIPv4, t.Name, c.Name, r), err)
+					}
+				}
 				cr.kind, cr.target = tExt, tg
 			case r.Jump == "":
 				cr.kind = tNone

@@ -3,6 +3,8 @@ package xt
 import (
 	"fmt"
 	"strings"
+
+	"github.com/nfgo/nfgo/ipset"
 )
 
 // SET: -j SET [--add-set NAME DIRS [--exist] [--timeout N]]
@@ -73,6 +75,86 @@ type SetTarget struct {
 	Timeout                uint32
 
 	opts uint32 // SET_TARGET_* seen
+
+	addBound, delBound *ipset.Set // once the ruleset is compiled (Bind)
+}
+
+// Bind resolves the target's sets by name, as set_target_v3_checkentry
+// takes its references.
+func (s *SetTarget) Bind() error {
+	get := func(info *SetInfo) (*ipset.Set, error) {
+		if info.Dim == 0 {
+			return nil, nil
+		}
+		var set *ipset.Set
+		if Sets != nil {
+			set = Sets.Get(info.Name)
+		}
+		if set == nil {
+			return nil, OtherErrorf("Set %s doesn't exist.", info.Name)
+		}
+		return set, nil
+	}
+	var err error
+	if s.addBound, err = get(&s.AddSet); err != nil {
+		return err
+	}
+	s.delBound, err = get(&s.DelSet)
+	return err
+}
+
+// PacketLogic: --add-set and --del-set with up to two dimensions;
+// --map-set is not modelled.
+func (s *SetTarget) PacketLogic() error {
+	if s.MapSet.Dim != 0 {
+		return OtherErrorf("target `SET' with --map-set has no packet logic in nfgo yet")
+	}
+	if s.AddSet.Dim > 2 || s.DelSet.Dim > 2 {
+		return OtherErrorf("target `SET' with more than 2 dimensions has no packet logic in nfgo yet")
+	}
+	return nil
+}
+
+// Target is set_target_v3: the packet's element added to --add-set and
+// deleted from --del-set (errors ignored, as the kernel does); the
+// packet continues.
+func (s *SetTarget) Target(p *Pkt) Verdict {
+	if s.addBound != nil {
+		if ip, proto, port, ok := setElem(p, &s.AddSet, s.addBound); ok {
+			s.addBound.KAdd(ip, proto, port, uint64(len(p.B)), p.Time, s.Timeout, s.Timeout != 0xFFFFFFFF, s.Flags&IPSetFlagExist != 0)
+		}
+	}
+	if s.delBound != nil {
+		if ip, proto, port, ok := setElem(p, &s.DelSet, s.delBound); ok {
+			s.delBound.KDel(ip, proto, port, p.Time)
+		}
+	}
+	return VerdictContinue
+}
+
+// setElem is what a type's kadt reads from a packet for the directions
+// info gives: the first direction's address and, for the port types, the
+// port of the next direction with the protocol. false: the packet has no
+// such element (a non-first fragment or truncated header for a port, or
+// a one-dimensional reference to a two-dimensional set).
+func setElem(p *Pkt, info *SetInfo, set *ipset.Set) (ip uint32, proto uint8, port uint16, ok bool) {
+	src := func(dim uint) bool { return info.Flags&(1<<dim) != 0 }
+	ip = p.Dst
+	if src(1) {
+		ip = p.Src
+	}
+	switch set.Type {
+	case ipset.TypeHashIPPort, ipset.TypeHashNetPort:
+		if info.Dim < 2 {
+			return 0, 0, 0, false
+		}
+		port, ok = setPort(p, src(2))
+		return ip, p.Proto, port, ok
+	case ipset.TypeBitmapPort:
+		port, ok = setPort(p, src(1))
+		return 0, p.Proto, port, ok
+	}
+	return ip, p.Proto, 0, true
 }
 
 // parseTarget is libxt_SET's parse_target: the set name, then the next

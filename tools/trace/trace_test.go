@@ -2,10 +2,13 @@ package trace
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	ipsettool "github.com/nfgo/nfgo/tools/ipset"
 )
 
 const rulesText = `*filter
@@ -82,5 +85,53 @@ func TestTraceLogFile(t *testing.T) {
 		if !strings.HasPrefix(lines[i], w) {
 			t.Errorf("line %d: %q, want prefix %q", i, lines[i], w)
 		}
+	}
+}
+
+// Sets come from the store: the SET target adds the packet's element and
+// a later rule's set match sees it, within the trace only (the store's
+// sets are left as they were).
+func TestTraceSets(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []string{"create seen hash:ip", "create svc hash:ip,port", "add svc 10.0.0.1,tcp:22"} {
+		var eb bytes.Buffer
+		if code := ipsettool.Main(strings.Fields(c), &ipsettool.Env{Stdout: io.Discard, Stderr: &eb, StateDir: dir}); code != 0 {
+			t.Fatalf("ipset %s: %s", c, eb.String())
+		}
+	}
+	f := filepath.Join(dir, "r")
+	os.WriteFile(f, []byte(`*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -m set --match-set seen src -j DROP
+-A INPUT -p tcp -m set --match-set svc dst,dst -j SET --add-set seen src
+-A INPUT -m set --match-set seen src -j LOG --log-prefix "seen: "
+COMMIT
+`), 0o644)
+	trace := func(dport string) string {
+		var out, errb bytes.Buffer
+		if code := Main([]string{"--rules", f, "-i", "eth0", "-p", "tcp", "-s", "203.0.113.5", "-d", "10.0.0.1", "--dport", dport}, &Env{Stdout: &out, Stderr: &errb, StateDir: dir}); code != 0 {
+			t.Fatalf("exit %d: %s", code, errb.String())
+		}
+		return out.String()
+	}
+	out := trace("22")
+	for _, want := range []string{
+		"      1 did not match -A INPUT -m set --match-set seen src -j DROP\n",
+		"      2 matched       -A INPUT -p tcp -m set --match-set svc dst,dst -j SET --add-set seen src\n",
+		"      3 matched       -A INPUT -m set --match-set seen src -j LOG --log-prefix \"seen: \"\n",
+		"verdict ACCEPT: delivered locally\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in\n%s", want, out)
+		}
+	}
+	// Port 23 is not in svc: nothing added, and the first trace's add did
+	// not reach the store.
+	out = trace("23")
+	if !strings.Contains(out, "      2 did not match -A INPUT -p tcp -m set --match-set svc dst,dst") ||
+		!strings.Contains(out, "      3 did not match -A INPUT -m set --match-set seen src") {
+		t.Errorf("port 23:\n%s", out)
 	}
 }

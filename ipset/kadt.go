@@ -1,0 +1,74 @@
+package ipset
+
+// The SET target's add and delete (each type's kadt with IPSET_ADD or
+// IPSET_DEL): the element comes from a packet, errors are silent (the
+// target ignores them) and a full bucket is not resized (only the ipset
+// command's path, call_ad, resizes).
+
+// IPSetMaxTimeout is IPSET_MAX_TIMEOUT: the target's --timeout is capped
+// to what fits in jiffies.
+const IPSetMaxTimeout = (1<<32 - 1) >> 1 / 1000
+
+// kkey is the element a packet names: ip is the address of the first
+// direction, proto the packet's protocol and port the second direction's
+// port as ip_set_get_ip4_port reads it. false: no element (an address
+// masked to 0, a bitmap:port packet that is neither TCP nor UDP).
+func (s *Set) kkey(ip uint32, proto uint8, port uint16) (elemKey, bool) {
+	switch s.Type {
+	case TypeBitmapPort:
+		if proto != 6 && proto != 17 {
+			return elemKey{}, false
+		}
+		return elemKey{cidr: 32, port: port}, true
+	case TypeHashIP:
+		ip &= mask(s.netmask())
+		return elemKey{ip: ip, cidr: 32}, ip != 0
+	case TypeHashIPPort:
+		if !protoWithPorts(proto) && proto != 1 {
+			port = 0
+		}
+		return elemKey{ip: ip, cidr: 32, proto: proto, port: port}, true
+	}
+	// The net types add the packet's address under the longest prefix
+	// the set holds (INIT_CIDR(h->nets[0].cidr[0], HOST_MASK)).
+	c := uint8(32)
+	if len(s.nets) > 0 {
+		c = s.nets[0]
+	}
+	k := elemKey{ip: ip & mask(c), cidr: c}
+	if s.Type == TypeHashNetPort {
+		if !protoWithPorts(proto) && proto != 1 {
+			port = 0
+		}
+		k.proto, k.port = proto, port
+	}
+	return k, true
+}
+
+// KAdd adds the element of a packet of pktLen bytes at time now (Unix
+// ns). timeout is the target's --timeout (seconds), used when hasTimeout
+// and the set has timeouts; exist (--exist) re-adds an element already
+// there, resetting its timeout and counters. The new element's counters
+// start at this packet, its comment is empty.
+func (s *Set) KAdd(ip uint32, proto uint8, port uint16, pktLen uint64, now int64, timeout uint32, hasTimeout, exist bool) {
+	k, ok := s.kkey(ip, proto, port)
+	if !ok {
+		return
+	}
+	if timeout > IPSetMaxTimeout {
+		timeout = IPSetMaxTimeout
+	}
+	x := Elem{Timeout: timeout, HasTimeout: hasTimeout, Packets: 1, Bytes: pktLen, HasPackets: true, HasBytes: true}
+	if s.Type == TypeBitmapPort {
+		s.bmAdd(k.port, &x, exist, now)
+		return
+	}
+	s.tryAdd(k, &x, exist, now)
+}
+
+// KDel deletes the element of a packet, if it is there.
+func (s *Set) KDel(ip uint32, proto uint8, port uint16, now int64) {
+	if k, ok := s.kkey(ip, proto, port); ok {
+		s.delAt(k, now)
+	}
+}
