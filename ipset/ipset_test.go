@@ -122,7 +122,7 @@ func benchSet(b *testing.B, typ string, n int) {
 	b.ResetTimer()
 	hits := 0
 	for i := 0; i < b.N; i++ {
-		if s.Test(uint32(0x0a000000 + (i%n)*7)) {
+		if s.MatchAt(uint32(0x0a000000+(i%n)*7), 60, 1e18, true) { // the set match's path
 			hits++
 		}
 	}

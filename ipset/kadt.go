@@ -51,6 +51,8 @@ func (s *Set) kkey(ip uint32, proto uint8, port uint16) (elemKey, bool) {
 // there, resetting its timeout and counters. The new element's counters
 // start at this packet, its comment is empty.
 func (s *Set) KAdd(ip uint32, proto uint8, port uint16, pktLen uint64, now int64, timeout uint32, hasTimeout, exist bool) {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
 	k, ok := s.kkey(ip, proto, port)
 	if !ok {
 		return
@@ -68,6 +70,8 @@ func (s *Set) KAdd(ip uint32, proto uint8, port uint16, pktLen uint64, now int64
 
 // KDel deletes the element of a packet, if it is there.
 func (s *Set) KDel(ip uint32, proto uint8, port uint16, now int64) {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
 	if k, ok := s.kkey(ip, proto, port); ok {
 		s.delAt(k, now)
 	}

@@ -207,8 +207,18 @@ func (r *Registry) Swap(from, to string) error {
 	if a.Type != b.Type || a.Opts.Family != b.Opts.Family {
 		return kerr("The sets cannot be swapped: their type does not match")
 	}
+	if a == b {
+		return nil
+	}
+	// Each set keeps its packet-path lock, held while the contents move.
+	la, lb := a.pmu, b.pmu
+	la.Lock()
+	lb.Lock()
+	defer la.Unlock()
+	defer lb.Unlock()
 	an, ar, bn, br := a.Name, a.Refs, b.Name, b.Refs
 	*a, *b = *b, *a
 	a.Name, a.Refs, b.Name, b.Refs = an, ar, bn, br
+	a.pmu, b.pmu = la, lb
 	return nil
 }

@@ -16,6 +16,8 @@ package ipset
 import (
 	"math/bits"
 	"strconv"
+	"sync"
+	"sync/atomic"
 )
 
 // Set types.
@@ -134,6 +136,11 @@ type Set struct {
 	commentB int     // set->ext_size
 	pending  []int32 // state loading: entries not yet placed
 	clock    func() int64
+
+	// pmu orders the packet path (the kernel's set lock and RCU): the
+	// set match reads under it, the SET target writes under it. Counters
+	// are bumped atomically, as many readers may hit one element.
+	pmu *sync.RWMutex
 }
 
 // Revision is the kernel revision of the type.
@@ -173,7 +180,7 @@ func (s *Set) hasPort() bool { return s.Type == TypeHashIPPort || s.Type == Type
 func align(n, a int) int { return (n + a - 1) / a * a }
 
 func newSet(name, typ string, o Options, clock func() int64) *Set {
-	s := &Set{Name: name, Type: typ, Opts: o, clock: clock}
+	s := &Set{Name: name, Type: typ, Opts: o, clock: clock, pmu: new(sync.RWMutex)}
 	s.elemLen = 4
 	switch typ {
 	case TypeHashNet, TypeHashIPPort, TypeHashNetPort:
@@ -727,14 +734,16 @@ func (s *Set) Test(ip uint32) bool { return s.lookup(ip, s.now()) >= 0 }
 // Match is Test that also updates the element's counters (the set match's
 // default with counters).
 func (s *Set) Match(ip uint32, pktLen uint64) bool {
+	s.pmu.RLock()
+	defer s.pmu.RUnlock()
 	i := s.lookup(ip, s.now())
 	if i < 0 {
 		return false
 	}
 	if s.Opts.Counters {
 		e := &s.entries[i]
-		e.packets++
-		e.bytes += pktLen
+		atomic.AddUint64(&e.packets, 1)
+		atomic.AddUint64(&e.bytes, pktLen)
 	}
 	return true
 }
@@ -785,14 +794,16 @@ func ipString(ip uint32) string {
 // (Unix ns): the element's counters are updated unless update is false
 // (! --update-counters). It does not allocate.
 func (s *Set) MatchAt(ip uint32, pktLen uint64, now int64, update bool) bool {
+	s.pmu.RLock()
+	defer s.pmu.RUnlock()
 	i := s.lookup(ip, now)
 	if i < 0 {
 		return false
 	}
 	if update && s.Opts.Counters {
 		e := &s.entries[i]
-		e.packets++
-		e.bytes += pktLen
+		atomic.AddUint64(&e.packets, 1)
+		atomic.AddUint64(&e.bytes, pktLen)
 	}
 	return true
 }
@@ -810,6 +821,8 @@ func protoWithPorts(p uint8) bool { return p == 6 || p == 17 || p == 132 || p ==
 // is no match). bitmap:port matches TCP and UDP packets only. Counters are
 // updated unless update is false. It does not allocate.
 func (s *Set) MatchPortAt(ip uint32, proto uint8, port uint16, pktLen uint64, now int64, update bool) bool {
+	s.pmu.RLock()
+	defer s.pmu.RUnlock()
 	var i int32
 	switch {
 	case s.Type == TypeBitmapPort:
@@ -830,8 +843,8 @@ func (s *Set) MatchPortAt(ip uint32, proto uint8, port uint16, pktLen uint64, no
 	}
 	if update && s.Opts.Counters {
 		e := &s.entries[i]
-		e.packets++
-		e.bytes += pktLen
+		atomic.AddUint64(&e.packets, 1)
+		atomic.AddUint64(&e.bytes, pktLen)
 	}
 	return true
 }

@@ -9,7 +9,7 @@ FUZZTIME="${FUZZTIME:-15s}"
 go vet ./...
 go test -count=1 ./...
 # The concurrent parts under the race detector.
-go test -count=1 -race ./netfilter ./conntrack
+go test -count=1 -race ./netfilter ./conntrack ./ipset
 # The scoreboards: upstream .t vectors per file, and the differential
 # comparison with the kernel per scenario (skipped without root).
 go test -count=1 -run 'TestConformance$' -v ./tools/iptables | grep -E '^\s+(file|iptables\.t|libip|libxt|TOTAL)' || true
