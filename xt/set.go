@@ -293,28 +293,37 @@ func (s *Set) Match(p *Pkt) bool {
 	if s.bound == nil {
 		return false
 	}
-	src := func(dim uint) bool { return s.SetFlags&(1<<dim) != 0 } // IPSET_DIM_*_SRC
-	addr := p.Dst
-	if src(1) {
-		addr = p.Src
-	}
 	update := s.Flags&IPSetFlagSkipCounterUpdate == 0
-	var hit bool
-	switch s.bound.Type {
-	case ipset.TypeHashIPPort, ipset.TypeHashNetPort:
-		if s.Dim < 2 {
-			hit = s.bound.MatchAt(addr, uint64(len(p.B)), p.Time, update) // never, as in the kernel
-		} else if port, ok := setPort(p, src(2)); ok {
-			hit = s.bound.MatchPortAt(addr, p.Proto, port, uint64(len(p.B)), p.Time, update)
-		}
-	case ipset.TypeBitmapPort:
-		if port, ok := setPort(p, src(1)); ok {
-			hit = s.bound.MatchPortAt(0, p.Proto, port, uint64(len(p.B)), p.Time, update)
-		}
-	default:
-		hit = s.bound.MatchAt(addr, uint64(len(p.B)), p.Time, update)
-	}
+	ip, proto, port, ok := setElem(p, s.Dim, s.SetFlags, s.bound.Type)
+	hit := ok && s.bound.MatchPortAt(ip, proto, port, uint64(len(p.B)), p.Time, update)
 	return hit != (s.SetFlags&IPSetInvMatch != 0)
+}
+
+// setElem is what a set type's kadt reads from a packet for dim
+// directions, flags having bit i set when direction i is "src": the first
+// direction's address and, for the port types, the port of the next
+// direction (bitmap:port: of the first) with the protocol. false: the
+// packet has no such element (a non-first fragment or truncated header
+// for a port, or a one-dimensional reference to a two-dimensional set,
+// which never matches, as in the kernel).
+func setElem(p *Pkt, dim, flags uint8, typ string) (ip uint32, proto uint8, port uint16, ok bool) {
+	src := func(d uint) bool { return flags&(1<<d) != 0 } // IPSET_DIM_*_SRC
+	ip = p.Dst
+	if src(1) {
+		ip = p.Src
+	}
+	switch typ {
+	case ipset.TypeHashIPPort, ipset.TypeHashNetPort:
+		if dim < 2 {
+			return 0, 0, 0, false
+		}
+		port, ok = setPort(p, src(2))
+		return ip, p.Proto, port, ok
+	case ipset.TypeBitmapPort:
+		port, ok = setPort(p, src(1))
+		return 0, p.Proto, port, ok
+	}
+	return ip, p.Proto, 0, true
 }
 
 // setPort is ip_set_get_ip4_port: the source or destination port of TCP,

@@ -120,41 +120,16 @@ func (s *SetTarget) PacketLogic() error {
 // packet continues.
 func (s *SetTarget) Target(p *Pkt) Verdict {
 	if s.addBound != nil {
-		if ip, proto, port, ok := setElem(p, &s.AddSet, s.addBound); ok {
+		if ip, proto, port, ok := setElem(p, s.AddSet.Dim, s.AddSet.Flags, s.addBound.Type); ok {
 			s.addBound.KAdd(ip, proto, port, uint64(len(p.B)), p.Time, s.Timeout, s.Timeout != 0xFFFFFFFF, s.Flags&IPSetFlagExist != 0)
 		}
 	}
 	if s.delBound != nil {
-		if ip, proto, port, ok := setElem(p, &s.DelSet, s.delBound); ok {
+		if ip, proto, port, ok := setElem(p, s.DelSet.Dim, s.DelSet.Flags, s.delBound.Type); ok {
 			s.delBound.KDel(ip, proto, port, p.Time)
 		}
 	}
 	return VerdictContinue
-}
-
-// setElem is what a type's kadt reads from a packet for the directions
-// info gives: the first direction's address and, for the port types, the
-// port of the next direction with the protocol. false: the packet has no
-// such element (a non-first fragment or truncated header for a port, or
-// a one-dimensional reference to a two-dimensional set).
-func setElem(p *Pkt, info *SetInfo, set *ipset.Set) (ip uint32, proto uint8, port uint16, ok bool) {
-	src := func(dim uint) bool { return info.Flags&(1<<dim) != 0 }
-	ip = p.Dst
-	if src(1) {
-		ip = p.Src
-	}
-	switch set.Type {
-	case ipset.TypeHashIPPort, ipset.TypeHashNetPort:
-		if info.Dim < 2 {
-			return 0, 0, 0, false
-		}
-		port, ok = setPort(p, src(2))
-		return ip, p.Proto, port, ok
-	case ipset.TypeBitmapPort:
-		port, ok = setPort(p, src(1))
-		return 0, p.Proto, port, ok
-	}
-	return ip, p.Proto, 0, true
 }
 
 // parseTarget is libxt_SET's parse_target: the set name, then the next
