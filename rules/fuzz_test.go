@@ -125,7 +125,10 @@ func plainNames(rs *Ruleset) bool {
 	}
 	for _, t := range rs.Tables {
 		for _, c := range t.Chains {
-			if bad(c.Name) {
+			// "iptables -E foo ''" is accepted by iptables 1.8.9 and the
+			// kernel; iptables-save then prints ": - [0:0]", which
+			// iptables-restore refuses (checked in a namespace).
+			if c.Name == "" || bad(c.Name) {
 				return false
 			}
 			for _, r := range c.Rules {

@@ -109,3 +109,36 @@ func TestRestorePartialCommit(t *testing.T) {
 		t.Fatalf("filter committed: %s", out)
 	}
 }
+
+// -E to a name iptables-save cannot print restorably (iptables 1.8.9 and
+// the kernel accept "" and "a b" there, unlike with -N) is refused, and
+// the store stays readable and unchanged.
+func TestRenameToUnstorableName(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, e := run(t, dir, Main, "", "-N", "foo"); code != 0 {
+		t.Fatal(e)
+	}
+	// The dated comment lines aside.
+	save := func() string {
+		var b strings.Builder
+		for _, l := range strings.SplitAfter(saveText(t, dir), "\n") {
+			if !strings.HasPrefix(l, "#") {
+				b.WriteString(l)
+			}
+		}
+		return b.String()
+	}
+	before := save()
+	for _, name := range []string{"", "a b", "a\tb"} {
+		code, _, stderr := run(t, dir, Main, "", "-E", "foo", name)
+		if want := "iptables v1.8.9 (legacy): nfgo: a chain named `" + name + "' cannot be kept in the rule store: iptables-save would print a line that iptables-restore refuses\n"; code != 1 || stderr != want {
+			t.Errorf("-E foo %q: exit %d, %q", name, code, stderr)
+		}
+		if after := save(); after != before {
+			t.Errorf("-E foo %q changed the store:\n%s", name, after)
+		}
+	}
+	if code, _, e := run(t, dir, Main, "", "-E", "foo", "bar"); code != 0 || !strings.Contains(saveText(t, dir), ":bar - [0:0]") {
+		t.Errorf("-E foo bar: %d %s", code, e)
+	}
+}
