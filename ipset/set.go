@@ -821,6 +821,35 @@ func protoWithPorts(p uint8) bool { return p == 6 || p == 17 || p == 132 || p ==
 // is no match). bitmap:port matches TCP and UDP packets only. Counters are
 // updated unless update is false. It does not allocate.
 func (s *Set) MatchPortAt(ip uint32, proto uint8, port uint16, pktLen uint64, now int64, update bool) bool {
+	return s.MatchCounters(ip, proto, port, pktLen, now, update, CounterMatch{})
+}
+
+// CounterMatch is the set match's --packets-* and --bytes-* comparisons
+// (Op: 0 none, 1 eq, 2 ne, 3 lt, 4 gt; IPSET_COUNTER_*).
+type CounterMatch struct {
+	PacketsOp, BytesOp uint8
+	Packets, Bytes     uint64
+}
+
+func counterOK(op uint8, v, want uint64) bool {
+	switch op {
+	case 1:
+		return v == want
+	case 2:
+		return v != want
+	case 3:
+		return v < want
+	case 4:
+		return v > want
+	}
+	return true
+}
+
+// MatchCounters is MatchPortAt with counter comparisons, as
+// ip_set_match_extensions does them: in a set with counters the element's
+// counters are updated first (unless update is false), then compared; a
+// failed comparison is no match. A set without counters ignores them.
+func (s *Set) MatchCounters(ip uint32, proto uint8, port uint16, pktLen uint64, now int64, update bool, cm CounterMatch) bool {
 	s.pmu.RLock()
 	defer s.pmu.RUnlock()
 	var i int32
@@ -841,10 +870,14 @@ func (s *Set) MatchPortAt(ip uint32, proto uint8, port uint16, pktLen uint64, no
 	if i < 0 {
 		return false
 	}
-	if update && s.Opts.Counters {
-		e := &s.entries[i]
-		atomic.AddUint64(&e.packets, 1)
-		atomic.AddUint64(&e.bytes, pktLen)
+	if !s.Opts.Counters {
+		return true
 	}
-	return true
+	e := &s.entries[i]
+	packets, bytes := atomic.LoadUint64(&e.packets), atomic.LoadUint64(&e.bytes)
+	if update {
+		packets = atomic.AddUint64(&e.packets, 1)
+		bytes = atomic.AddUint64(&e.bytes, pktLen)
+	}
+	return counterOK(cm.PacketsOp, packets, cm.Packets) && counterOK(cm.BytesOp, bytes, cm.Bytes)
 }

@@ -9,6 +9,10 @@ import (
 // whitelist accepting port 1234, the rest logged with "[drds_reject] "
 // and rejected with icmp-host-prohibited; a hash:net blocklist (with a
 // timeout) sending its sources to a logging chain; the set's counters.
+// Then two-dimensional sets (hash:ip,port, hash:net,port), bitmap:port,
+// and --packets-*/--bytes-* comparisons with and without
+// --update-counters and inversion (the counters are updated before they
+// are compared).
 var setSeed = &Scenario{
 	Name: "set-whitelist-blocklist",
 	Sets: []string{
@@ -25,6 +29,8 @@ var setSeed = &Scenario{
 		"add nets 10.NET.1.0/29,tcp:80-90",
 		"create low bitmap:port range 1-1024",
 		"add low 80",
+		"create cnt hash:ip counters",
+		"add cnt 10.NET.1.20",
 	},
 	Rules: `*filter
 :INPUT ACCEPT [0:0]
@@ -32,6 +38,9 @@ var setSeed = &Scenario{
 :OUTPUT ACCEPT [0:0]
 :drds_rule - [0:0]
 :drds_whitelist - [0:0]
+-A INPUT -m set --match-set cnt src --packets-gt 2 -j LOG --log-prefix "cnt-gt2: "
+-A INPUT -m set --match-set cnt src ! --update-counters --bytes-lt 100 -j LOG --log-prefix "cnt-lt100: "
+-A INPUT -m set ! --match-set cnt src ! --update-counters --packets-eq 6 -j LOG --log-prefix "not-cnt-eq6: "
 -A INPUT -m set --match-set svc dst,dst -j LOG --log-prefix "svc: "
 -A INPUT -m set ! --match-set svc dst,dst -p tcp -m tcp --dport 22 -j LOG --log-prefix "not-svc: "
 -A INPUT -m set --match-set nets src,dst -j LOG --log-prefix "nets: "

@@ -274,14 +274,10 @@ func (s *Set) Bind() error {
 	return nil
 }
 
-// PacketLogic: up to two dimensions (address and port), without counter
-// comparisons, so far.
+// PacketLogic: up to two dimensions (address and port).
 func (s *Set) PacketLogic() error {
 	if s.Dim > 2 {
 		return OtherErrorf("match `set' with %d dimensions has no packet logic in nfgo yet", s.Dim)
-	}
-	if s.Packets.Op != IPSetCounterNone || s.Bytes.Op != IPSetCounterNone {
-		return OtherErrorf("match `set' with --packets-*/--bytes-* has no packet logic in nfgo yet")
 	}
 	return nil
 }
@@ -295,7 +291,8 @@ func (s *Set) Match(p *Pkt) bool {
 	}
 	update := s.Flags&IPSetFlagSkipCounterUpdate == 0
 	ip, proto, port, ok := setElem(p, s.Dim, s.SetFlags, s.bound.Type)
-	hit := ok && s.bound.MatchPortAt(ip, proto, port, uint64(len(p.B)), p.Time, update)
+	cm := ipset.CounterMatch{PacketsOp: s.Packets.Op, Packets: s.Packets.Value, BytesOp: s.Bytes.Op, Bytes: s.Bytes.Value}
+	hit := ok && s.bound.MatchCounters(ip, proto, port, uint64(len(p.B)), p.Time, update, cm)
 	return hit != (s.SetFlags&IPSetInvMatch != 0)
 }
 
