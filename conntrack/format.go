@@ -80,22 +80,7 @@ func (c *Conn) AppendList(b []byte, now int64) []byte {
 		b = append(b, TCPStateNames[c.TCPState()]...)
 		b = append(b, ' ')
 	}
-	o, r := c.th[0].t, c.th[1].t
-	b = appendTuple(b, &o)
-	if p == protoGRE {
-		b = appendGREKeys(b, &o)
-	}
-	s := c.Status()
-	if s&StatusSeenReply == 0 {
-		b = append(b, "[UNREPLIED] "...)
-	}
-	b = appendTuple(b, &r)
-	if p == protoGRE {
-		b = appendGREKeys(b, &r)
-	}
-	if s&StatusAssured != 0 {
-		b = append(b, "[ASSURED] "...)
-	}
+	b = c.appendTuples(b, p)
 	b = append(b, "mark="...)
 	b = strconv.AppendUint(b, uint64(c.Mark()), 10)
 	b = append(b, ' ')
@@ -114,6 +99,28 @@ func (c *Conn) AppendList(b []byte, now int64) []byte {
 	b = append(b, "use="...)
 	b = strconv.AppendInt(b, 1+int64(c.children.Load()), 10)
 	return append(b, '\n')
+}
+
+// appendTuples appends both directions with the [UNREPLIED] and
+// [ASSURED] flags, as conntrack -L and /proc print them.
+func (c *Conn) appendTuples(b []byte, p uint8) []byte {
+	o, r := c.th[0].t, c.th[1].t
+	b = appendTuple(b, &o)
+	if p == protoGRE {
+		b = appendGREKeys(b, &o)
+	}
+	s := c.Status()
+	if s&StatusSeenReply == 0 {
+		b = append(b, "[UNREPLIED] "...)
+	}
+	b = appendTuple(b, &r)
+	if p == protoGRE {
+		b = appendGREKeys(b, &r)
+	}
+	if s&StatusAssured != 0 {
+		b = append(b, "[ASSURED] "...)
+	}
+	return b
 }
 
 func appendGREKeys(b []byte, t *Tuple) []byte {
@@ -146,22 +153,7 @@ func (c *Conn) AppendProc(b []byte, now int64) []byte {
 		b = strconv.AppendUint(b, uint64(c.greStreamTimeout/1e9), 10)
 		b = append(b, ' ')
 	}
-	o, r := c.th[0].t, c.th[1].t
-	b = appendTuple(b, &o)
-	if p == protoGRE {
-		b = appendGREKeys(b, &o)
-	}
-	s := c.Status()
-	if s&StatusSeenReply == 0 {
-		b = append(b, "[UNREPLIED] "...)
-	}
-	b = appendTuple(b, &r)
-	if p == protoGRE {
-		b = appendGREKeys(b, &r)
-	}
-	if s&StatusAssured != 0 {
-		b = append(b, "[ASSURED] "...)
-	}
+	b = c.appendTuples(b, p)
 	b = append(b, "mark="...)
 	b = strconv.AppendUint(b, uint64(c.Mark()), 10)
 	b = append(b, " zone="...)

@@ -405,6 +405,9 @@ func Restore(rs *Ruleset, in io.Reader, o RestoreOptions, out io.Writer) ([]stri
 					p.Rule.saved = text
 				}
 			}
+			if err := CheckStorableName(p); err != nil {
+				return committed, fail(err, line)
+			}
 			if _, err := Apply(rs, work, p, out); err != nil {
 				if _, ok := err.(*OpError); ok {
 					return committed, failLine(line)

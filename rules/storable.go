@@ -53,3 +53,14 @@ func listForm(family xt.Family, table string, r *Rule) string {
 	printRuleLine(&b, family, table, r, 1, fmtOptions|fmtNoCounts)
 	return b.String()
 }
+
+// CheckStorableName refuses a chain rename the text store cannot keep:
+// iptables 1.8.9 checks new names with -N but not with -E, and the kernel
+// takes an empty name or one with blanks, but iptables-save then prints a
+// chain line that iptables-restore refuses (checked in a namespace).
+func CheckStorableName(p *Parsed) error {
+	if p.Command&CmdRenameChain == 0 || (p.NewName != "" && !strings.ContainsAny(p.NewName, " \t\n\v\f\r")) {
+		return nil
+	}
+	return xt.OtherErrorf("nfgo: a chain named `%s' cannot be kept in the rule store: iptables-save would print a line that iptables-restore refuses", p.NewName)
+}

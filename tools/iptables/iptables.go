@@ -134,11 +134,8 @@ func Main(args []string, env *Env) int {
 			return st
 		}
 	}
-	if p.Command&rules.CmdRenameChain != 0 && (p.NewName == "" || strings.ContainsAny(p.NewName, " \t\n\v\f\r")) {
-		// iptables 1.8.9 checks new names with -N but not with -E, and
-		// the kernel takes them; iptables-save then prints a chain line
-		// that iptables-restore refuses (checked in a namespace).
-		text, st := rules.FormatToolError(prog, xt.OtherErrorf("nfgo: a chain named `%s' cannot be kept in the rule store: iptables-save would print a line that iptables-restore refuses", p.NewName), 0)
+	if err := rules.CheckStorableName(p); err != nil {
+		text, st := rules.FormatToolError(prog, err, 0)
 		io.WriteString(env.Stderr, text)
 		return st
 	}

@@ -138,6 +138,14 @@ func TestRenameToUnstorableName(t *testing.T) {
 			t.Errorf("-E foo %q changed the store:\n%s", name, after)
 		}
 	}
+	// The same rename inside iptables-restore input.
+	code, _, stderr := run(t, dir, RestoreMain, "*filter\n:foo - [0:0]\n-E foo \"a b\"\nCOMMIT\n", "-n")
+	if code != 1 || !strings.Contains(stderr, "nfgo: a chain named `a b' cannot be kept in the rule store") {
+		t.Errorf("restore -E foo \"a b\": exit %d, %q", code, stderr)
+	}
+	if after := save(); after != before {
+		t.Errorf("restore -E changed the store:\n%s", after)
+	}
 	if code, _, e := run(t, dir, Main, "", "-E", "foo", "bar"); code != 0 || !strings.Contains(saveText(t, dir), ":bar - [0:0]") {
 		t.Errorf("-E foo bar: %d %s", code, e)
 	}
