@@ -731,23 +731,6 @@ func (s *Set) netmask() uint8 {
 // the set match tests a packet address. It does not allocate.
 func (s *Set) Test(ip uint32) bool { return s.lookup(ip, s.now()) >= 0 }
 
-// Match is Test that also updates the element's counters (the set match's
-// default with counters).
-func (s *Set) Match(ip uint32, pktLen uint64) bool {
-	s.pmu.RLock()
-	defer s.pmu.RUnlock()
-	i := s.lookup(ip, s.now())
-	if i < 0 {
-		return false
-	}
-	if s.Opts.Counters {
-		e := &s.entries[i]
-		atomic.AddUint64(&e.packets, 1)
-		atomic.AddUint64(&e.bytes, pktLen)
-	}
-	return true
-}
-
 // Len is the number of live (unexpired) elements.
 func (s *Set) Len() int {
 	now := s.now()
@@ -792,20 +775,13 @@ func ipString(ip uint32) string {
 
 // MatchAt is the set match's test of one address at packet time now
 // (Unix ns): the element's counters are updated unless update is false
-// (! --update-counters). It does not allocate.
+// (! --update-counters). A two-dimensional set never matches one address.
+// It does not allocate.
 func (s *Set) MatchAt(ip uint32, pktLen uint64, now int64, update bool) bool {
-	s.pmu.RLock()
-	defer s.pmu.RUnlock()
-	i := s.lookup(ip, now)
-	if i < 0 {
+	if s.hasPort() || s.Type == TypeBitmapPort {
 		return false
 	}
-	if update && s.Opts.Counters {
-		e := &s.entries[i]
-		atomic.AddUint64(&e.packets, 1)
-		atomic.AddUint64(&e.bytes, pktLen)
-	}
-	return true
+	return s.MatchCounters(ip, 0, 0, pktLen, now, update, CounterMatch{})
 }
 
 // Ports of the protocols ip_set_get_ip4_port reads a port from.
