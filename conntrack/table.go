@@ -103,6 +103,10 @@ type Conn struct {
 	exps      *Expect
 	expecting [4]uint8 // NF_CT_MAX_EXPECT_CLASSES
 	children  atomic.Int32
+
+	// srcMapped: NAT did a source manip (see MarkSourceMapped); set
+	// before confirmation, read after.
+	srcMapped bool
 }
 
 // Tuple returns the tuple of one direction.
@@ -193,7 +197,8 @@ type Table struct {
 	lastGC  int64
 	timeout timeouts
 
-	exp *expectTable
+	exp   *expectTable
+	bysrc bySource
 
 	// Stats, as /proc/net/stat/nf_conntrack counts them.
 	StatInvalid, StatDrop, StatEarlyDrop, StatInsertFailed, StatClashResolve atomic.Uint64
@@ -331,6 +336,9 @@ func (t *Table) kill(ct *Conn) bool {
 	t.unlink(&ct.th[1], ct.bucket[1])
 	unlock2(a, b)
 	t.count.Add(-1)
+	if ct.srcMapped {
+		t.removeBySource(ct)
+	}
 	t.removeExpectations(ct)
 	if ct.master != nil {
 		ct.master.children.Add(-1)
@@ -510,6 +518,9 @@ func (t *Table) Confirm(ct *Conn, ci CtInfo, now int64) (*Conn, bool) {
 	ct.status.Or(StatusConfirmed)
 	t.count.Add(1)
 	unlock2(la, lb)
+	if ct.srcMapped {
+		t.addBySource(ct)
+	}
 	if ct.master != nil {
 		ct.master.children.Add(1)
 	}

@@ -19,6 +19,11 @@ type Addr struct {
 	IP        netip.Addr
 	PrefixLen int
 	Broadcast netip.Addr // the subnet broadcast address, if any
+	// Scope is the address scope ("global", "host", "link"; "" means
+	// global), Secondary marks a further address on a subnet the
+	// interface already has one on.
+	Scope     string
+	Secondary bool
 }
 
 // Interface is one network device.
@@ -72,6 +77,8 @@ type ipAddrJSON struct {
 		Local     string `json:"local"`
 		PrefixLen int    `json:"prefixlen"`
 		Broadcast string `json:"broadcast"`
+		Scope     string `json:"scope"`
+		Secondary bool   `json:"secondary"`
 	} `json:"addr_info"`
 }
 
@@ -118,7 +125,7 @@ func ParseAddrJSON(data []byte) ([]*Interface, error) {
 			if a.PrefixLen < 0 || a.PrefixLen > 32 {
 				return nil, fmt.Errorf("ip -j addr show: %s: bad prefix length %d", j.IfName, a.PrefixLen)
 			}
-			ad := Addr{IP: ip, PrefixLen: a.PrefixLen}
+			ad := Addr{IP: ip, PrefixLen: a.PrefixLen, Scope: a.Scope, Secondary: a.Secondary}
 			if b, err := netip.ParseAddr(a.Broadcast); err == nil && b.Is4() {
 				ad.Broadcast = b
 			}
@@ -301,4 +308,47 @@ func (h *Host) SourceFor(dst netip.Addr) (netip.Addr, bool) {
 		return i.Primary()
 	}
 	return netip.Addr{}, false
+}
+
+// SelectAddr is inet_select_addr(dev, nh, RT_SCOPE_UNIVERSE), the
+// address MASQUERADE gives a connection leaving through dev towards next
+// hop nh: the device's first primary global address whose subnet holds
+// nh, else its first primary global address, else (a device without one)
+// the first primary global address of any other device.
+func (h *Host) SelectAddr(dev string, nh netip.Addr) (netip.Addr, bool) {
+	global := func(a Addr) bool { return !a.Secondary && (a.Scope == "" || a.Scope == "global") }
+	if i := h.Iface(dev); i != nil {
+		var first netip.Addr
+		for _, a := range i.Addrs {
+			if !global(a) {
+				continue
+			}
+			if netip.PrefixFrom(a.IP, a.PrefixLen).Masked().Contains(nh) {
+				return a.IP, true
+			}
+			if !first.IsValid() {
+				first = a.IP
+			}
+		}
+		if first.IsValid() {
+			return first, true
+		}
+	}
+	for _, i := range h.Interfaces {
+		for _, a := range i.Addrs {
+			if global(a) {
+				return a.IP, true
+			}
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// NextHop is rt_nexthop: the route's gateway towards dst, or dst itself
+// on a directly connected network.
+func (h *Host) NextHop(dst netip.Addr) netip.Addr {
+	if r, ok := h.Lookup(dst); ok && r.Gateway.IsValid() {
+		return r.Gateway
+	}
+	return dst
 }

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 
 	"github.com/nfgo/nfgo/conntrack"
+	"github.com/nfgo/nfgo/nat"
 	"github.com/nfgo/nfgo/rules"
 	"github.com/nfgo/nfgo/xt"
 )
@@ -533,11 +534,12 @@ func (s *Snapshot) Hook(h xt.Hook, p *xt.Pkt) Result {
 				return res
 			}
 		}
-		var natDone uint32
 		if ct.name == "nat" {
-			if natDone = natWanted(p, h); natDone == 0 {
-				continue
+			if v := s.natHook(ct, h, p, &res); v != xt.VerdictAccept {
+				res.Verdict = v
+				return res
 			}
+			continue
 		}
 		res.Table = ct.name
 		p.Table = ct.name
@@ -545,10 +547,6 @@ func (s *Snapshot) Hook(h xt.Hook, p *xt.Pkt) Result {
 		if v != xt.VerdictAccept {
 			res.Verdict = v
 			return res
-		}
-		if natDone != 0 {
-			// No NAT target took it: the null binding (nf_nat_alloc_null_binding).
-			p.Conn.SetStatus(natDone)
 		}
 	}
 	if ctStep && !track(p) {
@@ -573,26 +571,51 @@ func track(p *xt.Pkt) bool {
 	return p.Tracker.Track(p)
 }
 
-// natWanted says whether the nat table runs for p at h (nf_nat_inet_fn):
-// only for a connection's NEW or RELATED packets whose NAT of this hook's
-// kind is not yet done. It returns the status bit that marks it done.
-func natWanted(p *xt.Pkt, h xt.Hook) uint32 {
-	if p.Conn == nil {
-		return 0
+// natHook is the NAT core at a nat hook (nf_nat_ipv4_fn and
+// nf_nat_inet_fn): an ICMP error about a connection is translated from
+// the connection's binding without the nat table; a connection's first
+// packet (NEW, or RELATED: an expected connection) whose binding of this
+// hook's kind is not yet chosen runs the nat table, and gets the null
+// binding if no NAT target chose one; then every packet of a connection
+// is rewritten from its binding. Packets without a connection pass
+// untouched.
+func (s *Snapshot) natHook(ct *ctable, h xt.Hook, p *xt.Pkt, res *Result) xt.Verdict {
+	conn := p.Conn
+	if conn == nil {
+		return xt.VerdictAccept
 	}
-	switch p.CtInfo {
-	case conntrack.New, conntrack.Related, conntrack.RelatedReply:
-	default:
-		return 0
+	m := xt.NATManip(h)
+	related := p.CtInfo == conntrack.Related || p.CtInfo == conntrack.RelatedReply
+	if related && p.Proto == 1 {
+		if !nat.ICMPReply(conn, p.CtInfo, m, p.B, true) {
+			res.Table = "nat"
+			return xt.VerdictDrop
+		}
+		p.Reload()
+		return xt.VerdictAccept
 	}
-	done := uint32(conntrack.StatusDstNATDone)
-	if h == xt.HookLocalIn || h == xt.HookPostRouting {
-		done = conntrack.StatusSrcNATDone
+	if (related || p.CtInfo == conntrack.New) && !nat.Initialized(conn, m) {
+		res.Table = ct.name
+		p.Table = ct.name
+		if v := s.runTable(ct, h, p, res); v != xt.VerdictAccept {
+			return v
+		}
+		if !nat.Initialized(conn, m) {
+			x := xt.NATCtx(p)
+			if !nat.NullBinding(&x, conn, m) {
+				return xt.VerdictDrop
+			}
+		}
 	}
-	if p.Conn.Status()&done != 0 {
-		return 0
+	rewritten, ok := nat.Packet(conn, p.CtInfo, m, p.B)
+	if !ok {
+		res.Table = "nat"
+		return xt.VerdictDrop
 	}
-	return done
+	if rewritten {
+		p.Reload()
+	}
+	return xt.VerdictAccept
 }
 
 // Counters copies the counters back into a ruleset (for iptables-save -c).

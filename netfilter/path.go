@@ -115,6 +115,21 @@ func NewEnv(h *host.Host, rnd func() uint32) *xt.Env {
 			}
 			return 7 // no route: RTN_UNREACHABLE
 		},
+		MasqSource: func(out string, dst uint32) (uint32, bool) {
+			a, ok := h.SelectAddr(out, h.NextHop(addr4(dst)))
+			if !ok {
+				return 0, false
+			}
+			return be32(a), true
+		},
+		IfaceAddr: func(dev string) (uint32, bool) {
+			if i := h.Iface(dev); i != nil {
+				if a, ok := i.Primary(); ok {
+					return be32(a), true
+				}
+			}
+			return 0, false
+		},
 		RouteSrc: func(dst uint32) (uint32, bool) {
 			src, ok := h.SourceFor(addr4(dst))
 			if !ok {
@@ -308,6 +323,21 @@ func (s *Stack) Send(p *xt.Pkt) Outcome {
 		o.Verdict = r.Verdict
 		return o
 	}
+	if p.Dst != be32(dst) {
+		// OUTPUT changed the destination (DNAT, REDIRECT):
+		// ip_route_me_harder routes the packet again.
+		dst = addr4(p.Dst)
+		out = "lo"
+		if !s.Host.IsLocal(dst) {
+			rt, ok := s.Host.Lookup(dst)
+			if !ok || rt.Type != "unicast" {
+				o.Verdict, o.Drop = xt.VerdictDrop, "no route"
+				return o
+			}
+			out = rt.Dev
+		}
+		p.OutIface = out
+	}
 	r = snap.Hook(xt.HookPostRouting, p)
 	o.add(xt.HookPostRouting, r)
 	if len(p.Replies) > 0 {
@@ -344,6 +374,11 @@ func (s *Stack) sendReplies(p *xt.Pkt, o *Outcome) {
 		o.Emitted = append(o.Emitted, Emitted{Packet: q.B, Outcome: &so})
 	}
 	p.Replies = p.Replies[:0]
+}
+
+func be32(a netip.Addr) uint32 {
+	b := a.As4()
+	return binary.BigEndian.Uint32(b[:])
 }
 
 func addr4(a uint32) netip.Addr {

@@ -185,6 +185,14 @@ func (p *Parsed) decodeL4() {
 	}
 }
 
+// Reload re-reads the addresses and the transport fields after the
+// packet was rewritten in place (NAT), without validating again.
+func (p *Parsed) Reload() {
+	p.Src = binary.BigEndian.Uint32(p.B[12:16])
+	p.Dst = binary.BigEndian.Uint32(p.B[16:20])
+	p.decodeL4()
+}
+
 // L4 returns the transport bytes (nil for a non-first fragment).
 func (p *Parsed) L4() []byte {
 	if p.FragOffset() != 0 || p.L4Off >= len(p.B) {

@@ -3,6 +3,8 @@ package xt
 import (
 	"strconv"
 	"strings"
+
+	"github.com/nfgo/nfgo/nat"
 )
 
 // The NAT range shared by SNAT, DNAT, MASQUERADE and REDIRECT (one C file
@@ -12,12 +14,12 @@ import (
 
 // NAT range flags (NF_NAT_RANGE_*).
 const (
-	NATRangeMapIPs         = 1 << 0
-	NATRangeProtoSpecified = 1 << 1
-	NATRangeProtoRandom    = 1 << 2
-	NATRangePersistent     = 1 << 3
-	NATRangeProtoRandomFul = 1 << 4
-	NATRangeProtoOffset    = 1 << 5
+	NATRangeMapIPs         = nat.RangeMapIPs
+	NATRangeProtoSpecified = nat.RangeProtoSpecified
+	NATRangeProtoRandom    = nat.RangeProtoRandom
+	NATRangePersistent     = nat.RangePersistent
+	NATRangeProtoRandomFul = nat.RangeProtoRandomFull
+	NATRangeProtoOffset    = nat.RangeProtoOffset
 )
 
 // NATIPv4Range is struct nf_nat_ipv4_range (ports in host order).
@@ -277,4 +279,49 @@ func natPrint(b *strings.Builder, r *NATRange2, rangeopt, flagPfx string, skipCo
 	if r.Flags&NATRangePersistent != 0 {
 		b.WriteString(" " + flagPfx + "persistent")
 	}
+}
+
+// The packet side shared by the NAT targets: each builds a nat.Range
+// and asks the NAT core for the connection's binding (nf_nat_setup_info).
+
+// NATManip is HOOK2MANIP: the source at POSTROUTING and INPUT, the
+// destination at PREROUTING and OUTPUT.
+func NATManip(h Hook) nat.Manip {
+	if h == HookPostRouting || h == HookLocalIn {
+		return nat.Src
+	}
+	return nat.Dst
+}
+
+// NATCtx is what the NAT core needs of a packet's context: the
+// conntrack table, the packet's time and the environment's randomness.
+func NATCtx(p *Pkt) nat.Ctx {
+	x := nat.Ctx{Now: p.Time}
+	if tb, ok := p.Tracker.(ConntrackTabler); ok {
+		x.Table = tb.ConntrackTable()
+	}
+	if p.Env != nil {
+		x.Rand = p.Env.Rand
+	}
+	return x
+}
+
+// natSetup runs nf_nat_setup_info for the packet's connection; the NAT
+// targets are terminal (NF_ACCEPT) unless setup fails.
+func natSetup(p *Pkt, r *nat.Range, m nat.Manip) Verdict {
+	if p.Conn == nil {
+		// The kernel only warns: a NAT rule seen without conntrack.
+		return VerdictAccept
+	}
+	x := NATCtx(p)
+	if !nat.SetupInfo(&x, p.Conn, r, m) {
+		return VerdictDrop
+	}
+	return VerdictAccept
+}
+
+// natRange is the kernel's view of a compat range (xt_nat_convert_range).
+func (m *NATIPv4MultiRange) natRange() nat.Range {
+	r := &m.Range[0]
+	return nat.Range{Flags: r.Flags, MinAddr: uint32(r.MinIP), MaxAddr: uint32(r.MaxIP), MinProto: r.Min, MaxProto: r.Max}
 }

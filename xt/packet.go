@@ -110,6 +110,14 @@ type Env struct {
 	// (the route's preferred source, else the output device's primary
 	// address): what icmp_send picks for errors about forwarded packets.
 	RouteSrc func(dst uint32) (src uint32, ok bool)
+	// MasqSource is the address MASQUERADE maps to: what the output
+	// device picks towards dst's next hop (inet_select_addr: its first
+	// primary global address on the next hop's subnet, else its first
+	// primary global address); false when it has none.
+	MasqSource func(out string, dst uint32) (uint32, bool)
+	// IfaceAddr is a device's first address (REDIRECT's destination for
+	// packets that arrived on it); false when it has none.
+	IfaceAddr func(dev string) (uint32, bool)
 	// ICMP is the host's ICMP error rate limiting state (REJECT's
 	// replies); nil: no limiting.
 	ICMP *ICMPLimiter

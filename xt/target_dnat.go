@@ -1,6 +1,10 @@
 package xt
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/nfgo/nfgo/nat"
+)
 
 // DNAT: -j DNAT --to-destination [ip[-ip]][:port[-port[/port]]] [--random]
 // [--persistent]  (libxt_NAT, IPv4 revision 2, struct nf_nat_range2: the
@@ -46,4 +50,11 @@ func (d *DNAT) Save(b *strings.Builder, c *Ctx) {
 
 func (d *DNAT) Print(b *strings.Builder, c *Ctx, numeric bool) {
 	natPrint(b, &d.NATRange2, "to:", "", false)
+}
+
+// Target is xt_dnat_target_v2: the connection's destination binding.
+func (d *DNAT) Target(p *Pkt) Verdict {
+	r := nat.Range{Flags: d.Flags, MinAddr: uint32(d.MinAddr), MaxAddr: uint32(d.MaxAddr),
+		MinProto: d.MinProto, MaxProto: d.MaxProto, BaseProto: d.BaseProto}
+	return natSetup(p, &r, nat.Dst)
 }

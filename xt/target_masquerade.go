@@ -1,6 +1,10 @@
 package xt
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/nfgo/nfgo/nat"
+)
 
 // MASQUERADE: -j MASQUERADE [--to-ports port[-port]] [--random]
 // [--random-fully]  (libxt_NAT, IPv4 revision 0, struct
@@ -54,4 +58,30 @@ func (m *Masquerade) Print(b *strings.Builder, c *Ctx, numeric bool) {
 func (m *Masquerade) StoreSave(b *strings.Builder, c *Ctx) {
 	r := m.storeRange2()
 	natPrint(b, &r, "--to-ports ", "--", true)
+}
+
+// Target is nf_nat_masquerade_ipv4: SNAT to the address the outgoing
+// device would pick towards the next hop (inet_select_addr), chosen for
+// each new connection.
+func (m *Masquerade) Target(p *Pkt) Verdict {
+	if p.Conn == nil {
+		return VerdictAccept
+	}
+	// A source of 0.0.0.0: a local packet not meant to be masqueraded.
+	if p.Conn.Tuple(0).Src == 0 {
+		return VerdictAccept
+	}
+	var src uint32
+	ok := false
+	if p.Env != nil && p.Env.MasqSource != nil {
+		src, ok = p.Env.MasqSource(p.OutIface, p.Dst)
+	}
+	if !ok {
+		// "%s ate my IP address"
+		return VerdictDrop
+	}
+	r := m.natRange()
+	r.Flags |= nat.RangeMapIPs
+	r.MinAddr, r.MaxAddr = src, src
+	return natSetup(p, &r, nat.Src)
 }

@@ -3,6 +3,8 @@ package xt
 import (
 	"strconv"
 	"strings"
+
+	"github.com/nfgo/nfgo/nat"
 )
 
 // NETMAP: -j NETMAP --to address[/mask]  (libipt_NETMAP, struct
@@ -70,4 +72,21 @@ func (n *Netmap) Save(b *strings.Builder, c *Ctx) {
 
 func (n *Netmap) Print(b *strings.Builder, c *Ctx, numeric bool) {
 	b.WriteString(" to:" + n.network())
+}
+
+// Target is netmap_tg4: the network part of the address replaced by the
+// rule's network, host bits kept (the destination at PREROUTING and
+// OUTPUT, the source at POSTROUTING and INPUT).
+func (n *Netmap) Target(p *Pkt) Verdict {
+	rg := n.natRange()
+	mask := ^(rg.MinAddr ^ rg.MaxAddr)
+	m := NATManip(p.Hook)
+	a := p.Src
+	if m == nat.Dst {
+		a = p.Dst
+	}
+	a = a&^mask | rg.MinAddr&mask
+	rg.Flags |= nat.RangeMapIPs
+	rg.MinAddr, rg.MaxAddr = a, a
+	return natSetup(p, &rg, m)
 }

@@ -1,6 +1,10 @@
 package xt
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/nfgo/nfgo/nat"
+)
 
 // REDIRECT: -j REDIRECT [--to-ports port[-port]] [--random]  (libxt_NAT,
 // IPv4 revision 0, struct nf_nat_ipv4_multi_range_compat). The kernel
@@ -46,4 +50,25 @@ func (r *Redirect) Save(b *strings.Builder, c *Ctx) {
 func (r *Redirect) Print(b *strings.Builder, c *Ctx, numeric bool) {
 	rg := r.range2()
 	natPrint(b, &rg, "redir ports ", "", true)
+}
+
+// Target is nf_nat_redirect_ipv4: DNAT to the incoming device's first
+// address (127.0.0.1 for locally generated packets), ports as given.
+func (r *Redirect) Target(p *Pkt) Verdict {
+	var dst uint32
+	if p.Hook == HookLocalOut {
+		dst = 0x7F000001
+	} else {
+		ok := false
+		if p.Env != nil && p.Env.IfaceAddr != nil {
+			dst, ok = p.Env.IfaceAddr(p.InIface)
+		}
+		if !ok || dst == 0 {
+			return VerdictDrop
+		}
+	}
+	rg := r.natRange()
+	rg.Flags |= nat.RangeMapIPs
+	rg.MinAddr, rg.MaxAddr = dst, dst
+	return natSetup(p, &rg, nat.Dst)
 }

@@ -1,6 +1,10 @@
 package xt
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/nfgo/nfgo/nat"
+)
 
 // SNAT: -j SNAT --to-source [ip[-ip]][:port[-port]] [--random]
 // [--random-fully] [--persistent]  (libxt_NAT, IPv4 revision 0, struct
@@ -53,4 +57,10 @@ func (s *SNAT) Print(b *strings.Builder, c *Ctx, numeric bool) {
 func (s *SNAT) StoreSave(b *strings.Builder, c *Ctx) {
 	r := s.storeRange2()
 	natPrint(b, &r, "--to-source ", "--", false)
+}
+
+// Target is xt_snat_target_v0: the connection's source binding.
+func (s *SNAT) Target(p *Pkt) Verdict {
+	r := s.natRange()
+	return natSetup(p, &r, nat.Src)
 }
