@@ -118,8 +118,9 @@ COMMIT
 	},
 }
 
-// MASQUERADE (the outgoing device's address; --to-ports for UDP) and
-// NETMAP both ways, with the replies and an ICMP error mapped back.
+// MASQUERADE (the outgoing device's address; --to-ports for UDP), SNAT
+// to an address range (with and without --persistent) and NETMAP both
+// ways, with the replies and an ICMP error mapped back.
 var natMasq = &Scenario{
 	Name: "nat-masquerade-netmap",
 	NAT:  true,
@@ -130,6 +131,8 @@ var natMasq = &Scenario{
 :POSTROUTING ACCEPT [0:0]
 -A PREROUTING -d 10.NET.3.0/24 -j NETMAP --to 10.NET.2.0/24
 -A POSTROUTING -s 10.NET.1.0/24 -o r1 -p tcp -j NETMAP --to 10.NET.4.0/24
+-A POSTROUTING -o r1 -p udp -m udp --dport 7101 -j SNAT --to-source 10.NET.6.1-10.NET.6.200 --persistent
+-A POSTROUTING -o r1 -p udp -m udp --dport 7100:7102 -j SNAT --to-source 10.NET.6.1-10.NET.6.200
 -A POSTROUTING -o r1 -p udp -j MASQUERADE --to-ports 30000
 -A POSTROUTING -o r1 -p icmp -j MASQUERADE
 COMMIT
@@ -149,6 +152,14 @@ COMMIT
 		Send(t, tp.C, udp(c, s, 40012, 7001, 5))
 		quoted := udp(ro, s, 30000, 7001, 5)
 		Send(t, tp.S, icmpErr(s, ro, 3, 3, quoted))
+		// An address range: the kernel's jhash of source and
+		// destination picks the address (of the source only with
+		// --persistent, from another source port here); the same
+		// source address and port towards another port reuses its
+		// mapping (find_appropriate_src).
+		for i := 0; i < 4; i++ {
+			Send(t, tp.C, udp(ip4s(tp, 1, 10+i), s, 40020, 7100, 3), udp(ip4s(tp, 1, 10+i), s, 40021, 7101, 3), udp(ip4s(tp, 1, 10+i), s, 40020, 7102, 3))
+		}
 		mapped := ip4s(tp, 3, 2)
 		Send(t, tp.C, tcpSeg(c, mapped, 40011, 80, fSYN, 1000, 0, 0))
 		Send(t, tp.S, tcpSeg(s, ip4s(tp, 4, 2), 80, 40011, fSYN|fACK, 5000, 1001, 0))
@@ -237,7 +248,7 @@ func TestKernelNATClash(t *testing.T) {
 	if _, err := exec.LookPath("conntrack"); err != nil {
 		t.Skip("conntrack tool not found")
 	}
-	var port, id uint32
+	var port, id, uport uint32
 	sc := &Scenario{
 		Name: "nat-snat-clash",
 		NAT:  true,
@@ -246,6 +257,7 @@ func TestKernelNATClash(t *testing.T) {
 :INPUT ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
 :POSTROUTING ACCEPT [0:0]
+-A POSTROUTING -o r1 -p udp -j SNAT --to-source 10.NET.2.1 --random-fully
 -A POSTROUTING -o r1 -j SNAT --to-source 10.NET.2.1
 COMMIT
 `,
@@ -274,6 +286,15 @@ COMMIT
 		i, _ := strconv.Atoi(ids[1][1])
 		id = uint32(i)
 		Send(t, tp.S, packet.Build(&packet.Spec{Src: addr(s), Dst: addr(ro), Proto: packet.ProtoICMP, ICMPType: 0, ICMPID: uint16(i), ICMPSeq: 1, TotalLen: 84}))
+		// --random-fully: a random port even without a clash.
+		Send(t, tp.C, udp(c, s, 40000, 9000, 4))
+		l = tp.R.MustRun(t, "conntrack", "-L", "-p", "udp", "-s", net4(c))
+		m = dportRe.FindAllStringSubmatch(l, -1)
+		if len(m) < 2 {
+			t.Fatalf("no entry for the --random-fully datagram: %s", l)
+		}
+		u, _ := strconv.Atoi(m[1][1])
+		uport = uint32(u)
 	}
 	draws := 0
 	sc.Rand = func() uint32 {
@@ -285,8 +306,10 @@ COMMIT
 			return port - 1024
 		case 2:
 			return id
+		case 3:
+			return uport - 1024
 		}
-		t.Errorf("nfgo drew randomness a %d. time; the kernel's run needed 2 draws", draws)
+		t.Errorf("nfgo drew randomness a %d. time; the kernel's run needed 3 draws", draws)
 		return 0
 	}
 	kernelNAT(t, sc, func(t *testing.T, tp *Topo) {
@@ -296,10 +319,10 @@ COMMIT
 	if port == 40000 || port < 1024 {
 		t.Errorf("the kernel mapped the clashing connection to port %d", port)
 	}
-	if draws != 2 {
-		t.Errorf("nfgo drew randomness %d times, the kernel needed 2", draws)
+	if draws != 3 {
+		t.Errorf("nfgo drew randomness %d times, the kernel needed 3", draws)
 	}
-	t.Logf("the kernel remapped the clash to port %d and echo id %d", port, id)
+	t.Logf("the kernel remapped the clash to port %d and echo id %d, and --random-fully port 40000 to %d", port, id, uport)
 }
 
 // REDIRECT to the router's own sockets (seed 004's 8022 -> 22, with

@@ -430,7 +430,7 @@ func Packet(ct *conntrack.Conn, ci conntrack.CtInfo, m Manip, b []byte) (rewritt
 		return false, true
 	}
 	// Aim to look like the inverse of the other direction.
-	target := invert(ct.Tuple(1 - dir))
+	target := manipTarget(ct.Tuple(1 - dir))
 	return true, manipPkt(b, 0, &target, m)
 }
 
@@ -477,6 +477,19 @@ func ICMPReply(ct *conntrack.Conn, ci conntrack.CtInfo, m Manip, b []byte, verif
 	target := invert(other)
 	target.Proto = protoICMP
 	return manipPkt(b, 0, &target, m)
+}
+
+// manipTarget is the inverse of o as far as manipPkt reads it
+// (addresses, ports, the ICMP id): nf_ct_invert_tuple without the ICMP
+// type mapping, which the hot path does not need.
+func manipTarget(o conntrack.Tuple) conntrack.Tuple {
+	t := conntrack.Tuple{Src: o.Dst, Dst: o.Src, Proto: o.Proto}
+	if o.Proto == protoICMP {
+		t.SrcPort = o.SrcPort
+	} else {
+		t.SrcPort, t.DstPort = o.DstPort, o.SrcPort
+	}
+	return t
 }
 
 // manipPkt is nf_nat_ipv4_manip_pkt: the transport part, then the

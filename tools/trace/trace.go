@@ -361,6 +361,9 @@ type tracer struct {
 	buf    []byte
 	cur    string // "table chain" being printed
 	hook   int    // hook being printed, -1 none
+	// addrs is the packet's addresses and ports as last shown: a NAT
+	// rewrite is reported when they change.
+	addrs string
 	// logFile receives the TRACE and LOG lines in kernel format (--log).
 	logFile io.Writer
 }
@@ -393,10 +396,36 @@ func (t *tracer) toFile(line []byte) {
 	t.logFile.Write([]byte{'\n'})
 }
 
+// endpoints formats a packet's addresses and ports (ICMP: its id).
+func endpoints(p *xt.Pkt) string {
+	src, dst := addrString(p.Src), addrString(p.Dst)
+	switch {
+	case p.Proto == packet.ProtoICMP && p.L4Len >= 8:
+		id := int(p.B[p.L4Off+4])<<8 | int(p.B[p.L4Off+5])
+		return fmt.Sprintf("%s -> %s id %d", src, dst, id)
+	case p.Proto == packet.ProtoTCP || p.Proto == packet.ProtoUDP:
+		return fmt.Sprintf("%s:%d -> %s:%d", src, p.SrcPort, dst, p.DstPort)
+	}
+	return src + " -> " + dst
+}
+
+func addrString(a uint32) string {
+	return fmt.Sprintf("%d.%d.%d.%d", a>>24, a>>16&0xFF, a>>8&0xFF, a&0xFF)
+}
+
+// noteNAT reports a rewrite (NAT) since the packet was last shown.
+func (t *tracer) noteNAT(p *xt.Pkt) {
+	if e := endpoints(p); e != t.addrs {
+		fmt.Fprintf(t.w, "  NAT rewrote the packet: %s\n", e)
+		t.addrs = e
+	}
+}
+
 func (t *tracer) header(p *xt.Pkt, table, chain string) {
 	if t.kernel {
 		return
 	}
+	t.noteNAT(p)
 	if int(p.Hook) != t.hook {
 		t.hook = int(p.Hook)
 		t.cur = ""
@@ -475,6 +504,7 @@ func (t *tracer) oneAt(st *netfilter.Stack, raw []byte, in string, mac []byte, m
 			from = "arriving on " + in
 		}
 		fmt.Fprintf(t.w, "packet %s, %s\n", bytes.TrimSpace(bytes.TrimPrefix(b, []byte("IN= OUT= "))), from)
+		t.addrs = endpoints(p)
 	}
 	var o netfilter.Outcome
 	if in != "" {
@@ -484,6 +514,11 @@ func (t *tracer) oneAt(st *netfilter.Stack, raw []byte, in string, mac []byte, m
 	}
 	if t.kernel {
 		return
+	}
+	t.noteNAT(p)
+	if ct := p.Conn; ct != nil && ct.Status()&(conntrack.StatusSrcNAT|conntrack.StatusDstNAT) != 0 {
+		o, r := ct.Tuple(conntrack.Original), ct.Tuple(conntrack.Reply)
+		fmt.Fprintf(t.w, "connection: original %s, reply %s\n", tupleString(o), tupleString(r))
 	}
 	last := netfilter.HookStep{}
 	if o.NSteps > 0 {
@@ -504,6 +539,13 @@ func (t *tracer) oneAt(st *netfilter.Stack, raw []byte, in string, mac []byte, m
 		fmt.Fprintf(t.w, "verdict %s at %s (%s)\n", verdictString(o.Verdict), hookNames[last.Hook], where)
 	}
 	t.cur, t.hook = "", -1
+}
+
+func tupleString(u conntrack.Tuple) string {
+	if u.Proto == packet.ProtoTCP || u.Proto == packet.ProtoUDP {
+		return fmt.Sprintf("%s:%d -> %s:%d", addrString(u.Src), u.SrcPort, addrString(u.Dst), u.DstPort)
+	}
+	return addrString(u.Src) + " -> " + addrString(u.Dst)
 }
 
 func (t *tracer) runPcap(env *Env, st *netfilter.Stack, o *options) int {

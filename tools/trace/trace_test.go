@@ -135,3 +135,41 @@ COMMIT
 		t.Errorf("port 23:\n%s", out)
 	}
 }
+
+// TestTraceNAT: seed 004's port forwarding with MASQUERADE on the way
+// out; the trace shows each rewrite where it happens and the connection's
+// NATed tuples.
+func TestTraceNAT(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "r")
+	os.WriteFile(f, []byte(`*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -i eth0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 192.168.1.10:80
+-A POSTROUTING -o eth1 -j MASQUERADE
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A FORWARD -p tcp -m conntrack --ctstate DNAT -j ACCEPT
+COMMIT
+`), 0o644)
+	var out, errb bytes.Buffer
+	if code := Main([]string{"--rules", f, "-i", "eth0", "-p", "tcp", "-s", "10.0.0.5", "-d", "10.0.0.1", "--sport", "40000", "--dport", "8080", "--syn"},
+		&Env{Stdout: &out, Stderr: &errb, StateDir: dir}); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{
+		"  nat PREROUTING\n      1 matched       -A PREROUTING -i eth0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 192.168.1.10:80\n  NAT rewrote the packet: 10.0.0.5:40000 -> 192.168.1.10:80\nFORWARD (in \"eth0\", out \"eth1\")\n",
+		"      1 matched       -A POSTROUTING -o eth1 -j MASQUERADE\n  NAT rewrote the packet: 192.168.1.1:40000 -> 192.168.1.10:80\n",
+		"connection: original 10.0.0.5:40000 -> 10.0.0.1:8080, reply 192.168.1.10:80 -> 192.168.1.1:40000\n",
+		"verdict ACCEPT: sent out eth1\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("missing %q in\n%s", want, out.String())
+		}
+	}
+}
