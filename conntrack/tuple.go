@@ -41,7 +41,8 @@
 // EXPECTED with the helper's entry as master. Other helpers are not
 // modelled.
 //
-// Not modelled: NAT and sequence adjustment,
+// NAT is package nat's, over the primitives in nat.go here. Not modelled:
+// sequence adjustment,
 // accounting and timestamps (sysctls off by default), the SCTP, UDP-Lite
 // and DCCP trackers (those protocols are tracked as generic ones), the
 // PPTP keymap of GRE, event reporting, and per-CPU statistics.

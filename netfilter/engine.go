@@ -131,6 +131,9 @@ func Compile(rs *rules.Ruleset) (*Snapshot, error) {
 		s.tables[t.Name] = ct
 	}
 	s.counters = make([]counterPair, ncounters)
+	if err := helperWithNAT(rs); err != nil {
+		return nil, err
+	}
 	needCT := needsConntrack(rs)
 	s.needCT = needCT
 	for h := xt.Hook(0); h < xt.NumHooks; h++ {
@@ -147,6 +150,35 @@ func Compile(rs *rules.Ruleset) (*Snapshot, error) {
 		}
 	}
 	return s, nil
+}
+
+// helperWithNAT refuses a ruleset that assigns a conntrack helper and
+// also NATs: the kernel's NAT helpers (nf_nat_ftp rewriting the addresses
+// in PORT and PASV commands, with sequence adjustment) are not modelled,
+// and a NATed FTP session would silently break.
+func helperWithNAT(rs *rules.Ruleset) error {
+	var helper, natTarget string
+	for _, t := range rs.Tables {
+		for _, c := range t.Chains {
+			for _, r := range c.Rules {
+				if r.Target == nil {
+					continue
+				}
+				switch r.Target.Def.Name {
+				case "DNAT", "SNAT", "MASQUERADE", "REDIRECT", "NETMAP":
+					natTarget = r.Target.Def.Name
+				case "CT":
+					if ct, ok := r.Target.Ext.(*xt.CT); ok && ct.Helper != "" && ct.Flags&xt.CTNotrack == 0 {
+						helper = ct.Helper
+					}
+				}
+			}
+		}
+	}
+	if helper != "" && natTarget != "" {
+		return fmt.Errorf("target `CT' with --helper %s together with %s has no packet logic in nfgo yet (the kernel's NAT helper, which rewrites the addresses inside the %s protocol, is not modelled)", helper, natTarget, helper)
+	}
+	return nil
 }
 
 // needsConntrack reports whether any rule of any table enables connection
