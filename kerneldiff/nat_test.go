@@ -60,7 +60,9 @@ const (
 // for UDP, and ICMP errors crossing both: a port unreachable quoting a
 // whole UDP datagram (its checksum follows the quoted addresses) and a
 // time exceeded quoting 8 bytes of TCP (its checksum cannot be touched).
-// A ping to the router itself gets null bindings and is answered.
+// A ping to the router itself gets null bindings and is answered. DNAT to
+// a shifted port range and to an address range, and SNAT at INPUT (the
+// router's reset mapped back at OUTPUT and routed again).
 var natDNAT = &Scenario{
 	Name: "nat-dnat",
 	NAT:  true,
@@ -77,6 +79,9 @@ COMMIT
 :POSTROUTING ACCEPT [0:0]
 -A PREROUTING -d 10.NET.1.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.NET.2.2:80
 -A PREROUTING -d 10.NET.1.1/32 -p udp -m udp --dport 5353 -j DNAT --to-destination 10.NET.2.2:53
+-A PREROUTING -d 10.NET.1.1/32 -p udp -m udp --dport 6000:6010 -j DNAT --to-destination 10.NET.2.2:7000-7010/6000
+-A PREROUTING -d 10.NET.1.1/32 -p udp -m udp --dport 6100 -j DNAT --to-destination 10.NET.2.2-10.NET.2.9
+-A INPUT -p tcp -m tcp --dport 9 -j SNAT --to-source 10.NET.1.99
 -A POSTROUTING -d 10.NET.2.2/32 -p tcp -m tcp --dport 80 -j SNAT --to-source 10.NET.2.1
 COMMIT
 *filter
@@ -88,6 +93,7 @@ COMMIT
 -A FORWARD -m state --state RELATED,ESTABLISHED -j ACCEPT
 -A FORWARD -p tcp -m conntrack --ctstate NEW --ctorigdst 10.NET.1.1 --ctorigdstport 8080 -j ACCEPT
 -A FORWARD -p udp -m conntrack --ctstate NEW --ctorigdstport 5353 -j ACCEPT
+-A FORWARD -p udp -m conntrack --ctstate DNAT -j ACCEPT
 COMMIT
 `,
 	Traffic: func(t *testing.T, tp *Topo) {
@@ -115,7 +121,30 @@ COMMIT
 		q[2], q[3] = 0, 40
 		Send(t, tp.S, icmpErr(s, ro, 11, 0, q))
 		Send(t, tp.C, ping(c, r, 99, 1, 84))
+		// A shifted port range (DNAT's "/base": 6005 -> 7005) and an
+		// address range, chosen by the kernel's jhash of source and
+		// destination, for clients at several addresses.
+		Send(t, tp.C, udp(c, r, 40030, 6005, 4), udp(c, r, 40031, 6010, 4))
+		for i := 0; i < 5; i++ {
+			Send(t, tp.C, udp(ip4s(tp, 1, 10+i), r, 40032, 6100, 4))
+		}
+		// SNAT at INPUT: the router's own reset goes back through
+		// OUTPUT, where the binding maps it to the real client.
+		Send(t, tp.C, tcpSeg(c, r, 40040, 9, fSYN, 1000, 0, 0))
 	},
+}
+
+// dnatPrepare: quiet ends, and the router's neighbours for the DNAT
+// address range (all the server's MAC, whose kernel drops what is not its
+// own) and the spoofed client addresses.
+func dnatPrepare(t *testing.T, tp *Topo) {
+	quietEnds(t, tp)
+	for i := 3; i <= 9; i++ {
+		tp.R.MustRun(t, "ip", "neigh", "replace", net4(ip4s(tp, 2, i)), "lladdr", tp.MACs0, "dev", "r1")
+	}
+	for i := 10; i < 15; i++ {
+		tp.R.MustRun(t, "ip", "neigh", "replace", net4(ip4s(tp, 1, i)), "lladdr", tp.MACc0, "dev", "r0")
+	}
 }
 
 // MASQUERADE (the outgoing device's address; --to-ports for UDP), SNAT
@@ -171,9 +200,8 @@ func TestKernelNAT(t *testing.T) {
 	if _, err := exec.LookPath("conntrack"); err != nil {
 		t.Skip("conntrack tool not found")
 	}
-	for _, sc := range []*Scenario{natDNAT, natMasq} {
-		t.Run(sc.Name, func(t *testing.T) { kernelNAT(t, sc, quietEnds) })
-	}
+	t.Run(natDNAT.Name, func(t *testing.T) { kernelNAT(t, natDNAT, dnatPrepare) })
+	t.Run(natMasq.Name, func(t *testing.T) { kernelNAT(t, natMasq, quietEnds) })
 }
 
 // kernelNAT runs one NAT scenario; prepare (if set) runs on the topology
