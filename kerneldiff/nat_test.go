@@ -206,7 +206,7 @@ func TestKernelNAT(t *testing.T) {
 
 // kernelNAT runs one NAT scenario; prepare (if set) runs on the topology
 // first.
-func kernelNAT(t *testing.T, sc0 *Scenario, prepare func(t *testing.T, tp *Topo)) Outcome {
+func kernelNAT(t *testing.T, sc0 *Scenario, prepare func(t *testing.T, tp *Topo)) (kernel, nfgo Outcome) {
 	tp := NewTopo(t)
 	for _, x := range []struct{ ns, dev string }{{tp.C.Name, "c0"}, {tp.R.Name, "r0"}, {tp.R.Name, "r1"}, {tp.S.Name, "s0"}} {
 		if err := txChecksumOff(x.ns, x.dev); err != nil {
@@ -248,7 +248,7 @@ func kernelNAT(t *testing.T, sc0 *Scenario, prepare func(t *testing.T, tp *Topo)
 		t.Logf("%s: identical: %d forwarded and %d router-made packets byte for byte, %d TRACE and %d LOG lines, counters, conntrack:\n%s\n%s",
 			sc.Name, n.Forwarded, n.Local, len(k.Trace), len(k.Log), strings.Join(kl, "\n"), k.Save)
 	}
-	return n
+	return k, n
 }
 
 // quietEnds makes the client's and the server's stacks ignore the crafted
@@ -408,7 +408,7 @@ COMMIT
 		proxyOut = pout.String()
 		Send(t, tp.R, tcpSeg(ro, ip4s(tp, 5, 5), 41000, 80, fSYN, 1000, 0, 0))
 	}
-	n := kernelNAT(t, sc, nil)
+	_, n := kernelNAT(t, sc, nil)
 	if !strings.Contains(proxyOut, ":443") || !strings.Contains(proxyOut, ":8443") {
 		t.Errorf("the proxy did not learn both original ports:\n%s", proxyOut)
 	}
