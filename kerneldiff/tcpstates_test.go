@@ -43,7 +43,7 @@ COMMIT
 		Send(t, tp.S, tcpSeg(s, c, 80, 41001, fSYN|fACK, 5000, 1001, 0))
 		Send(t, tp.C, tcpSeg(c, s, 41001, 80, fACK, 1001, 5001, 0))
 		Send(t, tp.C, tcpSeg(c, s, 41001, 80, fPSH, 1001+10_000_000, 5001, 100)) // beyond the window
-		Send(t, tp.S, tcpSeg(s, c, 80, 41001, fACK, 5001, 1001+500_000, 0))     // acknowledges unsent data
+		Send(t, tp.S, tcpSeg(s, c, 80, 41001, fACK, 5001, 1001+500_000, 0))      // acknowledges unsent data
 		Send(t, tp.C, tcpSeg(c, s, 41001, 80, fPSH, 1001, 5001, 100))            // in the window
 		Send(t, tp.S, tcpSeg(s, c, 80, 41001, packet.TCPRst, 5001+3_000_000, 0, 0))
 		Send(t, tp.S, tcpSeg(s, c, 80, 41001, fACK, 5001, 1101, 0))
