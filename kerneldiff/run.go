@@ -400,6 +400,9 @@ func RunNfgo(t *testing.T, tp *Topo, sc *Scenario, frames []frame) Outcome {
 	if _, err := rules.Restore(rs, strings.NewReader(rulesText), rules.RestoreOptions{Counters: true}, io.Discard); err != nil {
 		t.Fatalf("nfgo refused the ruleset: %v", err)
 	}
+	// A freshly booted host: no recent or hashlimit tables, before the
+	// rules create (and bind to) theirs.
+	xt.ResetStatefulTables()
 	eng, err := netfilter.New(rs)
 	if err != nil {
 		t.Fatalf("nfgo: %v", err)
@@ -423,7 +426,6 @@ func RunNfgo(t *testing.T, tp *Topo, sc *Scenario, frames []frame) Outcome {
 			st.FragTimeout = int64(sec) * 1e9
 		}
 	}
-	xt.ResetStatefulTables()
 	var o Outcome
 	sk := &sink{o: &o}
 	routerMAC := map[string]bool{tp.MACr0: true, tp.MACr1: true}

@@ -1,6 +1,11 @@
 package kerneldiff
 
-import "testing"
+import (
+	"regexp"
+	"testing"
+
+	"github.com/nfgo/nfgo/xt"
+)
 
 // Seed articles 002, 003 and 004 together: TRACE, a LOG rule with
 // "-m state --state NEW -m limit" in every table the SSH SYN crosses (nat
@@ -67,9 +72,29 @@ COMMIT
 
 func TestKernelStatefulSeeds(t *testing.T) {
 	tp := NewTopo(t)
-	k, frames := RunKernel(t, tp, stateful)
-	n := RunNfgo(t, tp, stateful, frames)
-	if Compare(t, stateful.Name, k, n) {
-		t.Logf("stateful seeds: identical: %d TRACE lines, %d LOG lines, counters", len(k.Trace), len(k.Log))
+	sc := *stateful
+	var kRecent string
+	sc.Traffic = func(t *testing.T, tp *Topo) {
+		stateful.Traffic(t, tp)
+		kRecent = tp.R.MustRun(t, "cat", "/proc/net/xt_recent/SSH")
+	}
+	k, frames := RunKernel(t, tp, &sc)
+	n := RunNfgo(t, tp, &sc, frames)
+	same := Compare(t, stateful.Name, k, n)
+	// The recent list as /proc/net/xt_recent/SSH shows it (nfgo recent
+	// SSH prints the same text), jiffies blanked: the kernel's count from
+	// its boot, nfgo's from the capture's time.
+	nRecent, _ := xt.RecentProcRead("SSH")
+	if kr, nr := blankJiffies(kRecent), blankJiffies(nRecent); kr != nr || kr == "" {
+		same = false
+		t.Errorf("/proc/net/xt_recent/SSH differs (jiffies blanked)\nkernel:\n%s\nnfgo:\n%s", kr, nr)
+	}
+	if same {
+		t.Logf("stateful seeds: identical: %d TRACE lines, %d LOG lines, counters, the recent list:\n%s", len(k.Trace), len(k.Log), blankJiffies(kRecent))
 	}
 }
+
+var jiffiesRe = regexp.MustCompile(`\d{6,}`)
+
+// blankJiffies replaces the jiffies values of xt_recent lines by "_".
+func blankJiffies(s string) string { return jiffiesRe.ReplaceAllString(s, "_") }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -353,6 +354,19 @@ func ResetRecentTables() {
 	recentRegistry.mu.Lock()
 	recentRegistry.tables = nil
 	recentRegistry.mu.Unlock()
+}
+
+// RecentListNames returns the names of the recent lists in existence
+// (the files of /proc/net/xt_recent), sorted.
+func RecentListNames() []string {
+	recentRegistry.mu.Lock()
+	defer recentRegistry.mu.Unlock()
+	names := make([]string, 0, len(recentRegistry.tables))
+	for n := range recentRegistry.tables {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 func recentLookupTable(name string) *recentList {
