@@ -77,10 +77,11 @@ type Source struct {
 
 // ParseSource reads a command-line capture argument: FILE or IFACE=FILE.
 // An argument whose part before "=" names no plausible interface (it has
-// a slash) is a path.
+// a slash) is a path. The direction is left to the capture (or, for
+// Ethernet frames, to the reader of their addresses).
 func ParseSource(arg string) Source {
 	if i := strings.IndexByte(arg, '='); i > 0 && !strings.Contains(arg[:i], "/") {
-		return Source{Iface: arg[:i], Path: arg[i+1:], Dir: DirIn}
+		return Source{Iface: arg[:i], Path: arg[i+1:]}
 	}
 	return Source{Path: arg}
 }

@@ -136,7 +136,7 @@ func TestSLL1AndRaw(t *testing.T) {
 	}
 	raw := writePcap(t, layers.LinkTypeRaw, ip, []byte{0x60, 0, 0, 0})
 	ps, err = Read(ParseSource("eth0="+raw), nil, nil)
-	if err != nil || len(ps) != 1 || ps[0].MAC != nil || ps[0].Iface != "eth0" || ps[0].Dir != DirIn {
+	if err != nil || len(ps) != 1 || ps[0].MAC != nil || ps[0].Iface != "eth0" || ps[0].Dir != DirUnknown {
 		t.Fatalf("raw: %v %+v", err, ps)
 	}
 	eth := append(append(append([]byte{}, macA...), macB...), 0x08, 0x00)

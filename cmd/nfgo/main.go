@@ -12,6 +12,8 @@ import (
 
 	"github.com/nfgo/nfgo/tools/ipset"
 	"github.com/nfgo/nfgo/tools/iptables"
+	"github.com/nfgo/nfgo/tools/recent"
+	"github.com/nfgo/nfgo/tools/replay"
 	"github.com/nfgo/nfgo/tools/trace"
 )
 
@@ -41,6 +43,9 @@ Commands:
   iptables-restore  load a ruleset in iptables-save format
   ipset             create and change IP sets (ipset 7.17 syntax; hash:ip, hash:net, ports)
   trace             a packet's path through every table, chain and rule
+  replay            a capture through a host's ruleset: verdicts, LOG and
+                    TRACE lines, counters, connections, disagreements
+  recent            the recent match's lists (/proc/net/xt_recent)
   version           print nfgo's version
   help              this text
 
@@ -93,6 +98,12 @@ func run(argv []string) int {
 	}
 	if argv[1] == "trace" {
 		return trace.Main(argv[2:], &trace.Env{Stdout: os.Stdout, Stderr: os.Stderr})
+	}
+	if argv[1] == "replay" {
+		return replay.Main(argv[2:], &replay.Env{Stdout: os.Stdout, Stderr: os.Stderr})
+	}
+	if argv[1] == "recent" {
+		return recent.Main(argv[2:], &recent.Env{Stdout: os.Stdout, Stderr: os.Stderr})
 	}
 	fmt.Fprintf(os.Stderr, "nfgo: unknown command %q\n\n%s", argv[1], usage)
 	return 2

@@ -1,0 +1,499 @@
+// Package replay implements "nfgo replay": a host's captured traffic run
+// through a ruleset as that host's kernel would have run it, on the
+// capture's clock, with the LOG and TRACE lines, each packet's path and
+// verdict, the final counters and connection table, and every
+// disagreement between what the host did and what nfgo does. No root is
+// needed and nothing is sent.
+package replay
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/nfgo/nfgo/capture"
+	"github.com/nfgo/nfgo/host"
+	"github.com/nfgo/nfgo/internal/setlink"
+	"github.com/nfgo/nfgo/netfilter"
+	rp "github.com/nfgo/nfgo/replay"
+	"github.com/nfgo/nfgo/rules"
+	"github.com/nfgo/nfgo/store"
+	"github.com/nfgo/nfgo/xt"
+)
+
+// Env is the process environment.
+type Env struct {
+	Stdout, Stderr io.Writer
+	StateDir       string
+}
+
+const usage = `Usage: nfgo replay [OPTIONS] CAPTURE...
+
+Runs captured traffic through a host's ruleset as the host's kernel would
+have: verdicts, LOG and TRACE lines, counters, connection tracking.
+A CAPTURE is FILE or IFACE=FILE (pcap or pcapng; Ethernet, Linux cooked
+v1/v2 as "tcpdump -i any" writes, raw IP). IFACE= names the interface of
+packets whose capture does not record one; they are taken as received.
+
+Options:
+  --rules FILE          ruleset in iptables-save format (default: the rule store)
+  --ipsets FILE         sets in ipset save format (default: the store's)
+  --host FILE           interfaces, as printed by "ip -j addr show"
+  --routes FILE         routes, as printed by "ip -j route show"
+  --no-forward          the host did not forward (default: it did)
+  --log FILE            LOG and TRACE lines, kernel format, each after
+                        "[seconds.micros] " of capture time
+  --verdicts FILE       one JSON line per packet: its path and verdict
+  --save-counters FILE  the final counters, as iptables-save -c prints them
+  --conntrack FILE      the final connection table, as conntrack -L prints it
+  --quiet               no summary
+`
+
+type options struct {
+	rulesFile, ipsetsFile, hostFile, routesFile string
+	logFile, verdictsFile, countersFile, ctFile string
+	noForward, quiet                            bool
+	captures                                    []string
+}
+
+func parseArgs(args []string) (*options, error) {
+	o := &options{}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		val := func() (string, error) {
+			if i+1 >= len(args) {
+				return "", fmt.Errorf("option %s needs an argument", a)
+			}
+			i++
+			return args[i], nil
+		}
+		var err error
+		switch a {
+		case "-h", "--help":
+			return nil, errHelp
+		case "--rules":
+			o.rulesFile, err = val()
+		case "--ipsets":
+			o.ipsetsFile, err = val()
+		case "--host":
+			o.hostFile, err = val()
+		case "--routes":
+			o.routesFile, err = val()
+		case "--log":
+			o.logFile, err = val()
+		case "--verdicts":
+			o.verdictsFile, err = val()
+		case "--save-counters":
+			o.countersFile, err = val()
+		case "--conntrack":
+			o.ctFile, err = val()
+		case "--no-forward":
+			o.noForward = true
+		case "--quiet":
+			o.quiet = true
+		default:
+			if strings.HasPrefix(a, "-") && a != "-" {
+				return nil, fmt.Errorf("unknown option %q", a)
+			}
+			o.captures = append(o.captures, a)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(o.captures) == 0 {
+		return nil, fmt.Errorf("no capture given")
+	}
+	return o, nil
+}
+
+var errHelp = fmt.Errorf("help")
+
+func fail(env *Env, f string, a ...any) int {
+	fmt.Fprintf(env.Stderr, "nfgo replay: "+f+"\n", a...)
+	return 1
+}
+
+// Main runs "nfgo replay ARGS" and returns the exit status: 0 when nfgo
+// agrees with the capture, 3 when there are disagreements, 1 on errors,
+// 2 on usage errors.
+func Main(args []string, env *Env) int {
+	o, err := parseArgs(args)
+	if err == errHelp {
+		io.WriteString(env.Stdout, usage)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "nfgo replay: %v\nTry `nfgo replay --help' for more information.\n", err)
+		return 2
+	}
+	rs, err := loadRules(o, env)
+	if err != nil {
+		return fail(env, "%v", err)
+	}
+	h, err := loadHost(o)
+	if err != nil {
+		return fail(env, "%v", err)
+	}
+	var logw *bufio.Writer
+	if o.logFile != "" {
+		f, err := os.OpenFile(o.logFile, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+		if err != nil {
+			return fail(env, "%v", err)
+		}
+		defer f.Close()
+		logw = bufio.NewWriter(f)
+		defer logw.Flush()
+	}
+	var vw *bufio.Writer
+	if o.verdictsFile != "" {
+		f, err := os.OpenFile(o.verdictsFile, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+		if err != nil {
+			return fail(env, "%v", err)
+		}
+		defer f.Close()
+		vw = bufio.NewWriter(f)
+		defer vw.Flush()
+	}
+	var srcs []capture.Source
+	for _, c := range o.captures {
+		srcs = append(srcs, capture.ParseSource(c))
+	}
+	var cst capture.Stats
+	pkts, err := capture.ReadAll(srcs, capture.HostInterfaces(h), &cst)
+	if err != nil {
+		return fail(env, "%v", err)
+	}
+	ev := &events{w: logw}
+	sum := &summary{kinds: map[string]int{}, verdicts: map[string]int{}}
+	r, err := rp.New(rp.Options{Rules: rs, Host: h, Events: ev, OnPacket: func(res *rp.Result) {
+		sum.add(res)
+		if vw != nil {
+			writeVerdict(vw, res)
+		}
+	}})
+	if err != nil {
+		return fail(env, "%v", err)
+	}
+	for i := range pkts {
+		ev.now = pkts[i].Time
+		r.Feed(&pkts[i])
+	}
+	r.Finish()
+	final := rs.Clone()
+	r.Stack.Engine.Snapshot().Counters(final)
+	if o.countersFile != "" {
+		if err := writeFile(o.countersFile, func(w io.Writer) error { rules.WriteSave(w, final, "", true); return nil }); err != nil {
+			return fail(env, "%v", err)
+		}
+	}
+	end := int64(0)
+	if len(pkts) > 0 {
+		end = pkts[len(pkts)-1].Time
+	}
+	if o.ctFile != "" {
+		if err := writeFile(o.ctFile, func(w io.Writer) error { _, err := r.Stack.CT.WriteList(w, end); return err }); err != nil {
+			return fail(env, "%v", err)
+		}
+	}
+	if !o.quiet {
+		sum.print(env.Stdout, r, final, &cst)
+	}
+	if len(r.Disagreements) > 0 {
+		return 3
+	}
+	return 0
+}
+
+// writeFile writes through a temporary file renamed into place.
+func writeFile(path string, f func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(tmp)
+	if err := f(bw); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// events writes LOG and TRACE lines with the capture time in front, as
+// dmesg shows a line's time.
+type events struct {
+	w   *bufio.Writer
+	now int64
+	buf []byte
+}
+
+func (e *events) stamp() {
+	fmt.Fprintf(e.w, "[%5d.%06d] ", e.now/1e9, e.now%1e9/1e3)
+}
+
+func (e *events) Log(p *xt.Pkt, level uint8, line []byte) {
+	if e.w == nil {
+		return
+	}
+	e.now = p.Time
+	e.stamp()
+	e.w.Write(line)
+	e.w.WriteByte('\n')
+}
+
+func (e *events) Trace(p *xt.Pkt, table, chain, comment string, rulenum int) {
+	if e.w == nil {
+		return
+	}
+	e.now = p.Time
+	e.buf = xt.AppendTraceLine(e.buf[:0], p, table, chain, comment, rulenum)
+	e.stamp()
+	e.w.Write(e.buf)
+	e.w.WriteByte('\n')
+}
+
+var hookNames = [xt.NumHooks]string{"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"}
+
+func verdictName(v xt.Verdict) string {
+	switch v {
+	case xt.VerdictAccept:
+		return "ACCEPT"
+	case xt.VerdictDrop:
+		return "DROP"
+	case xt.VerdictQueue:
+		return "QUEUE"
+	}
+	return "CONTINUE"
+}
+
+type stepJSON struct {
+	Hook    string `json:"hook"`
+	Table   string `json:"table,omitempty"`
+	Chain   string `json:"chain,omitempty"`
+	Rule    int    `json:"rule,omitempty"`
+	Verdict string `json:"verdict"`
+}
+
+type verdictJSON struct {
+	Index   int        `json:"index"`
+	Time    string     `json:"time"`
+	Iface   string     `json:"iface"`
+	Dir     string     `json:"dir"`
+	Kind    string     `json:"kind"`
+	Hooks   []stepJSON `json:"hooks,omitempty"`
+	Verdict string     `json:"verdict,omitempty"`
+	Outcome string     `json:"outcome,omitempty"`
+	Packet  string     `json:"packet,omitempty"`
+	NAT     string     `json:"nat,omitempty"`
+	Why     string     `json:"why,omitempty"`
+}
+
+// outcomeText says what happened to a packet nfgo ran.
+func outcomeText(o *netfilter.Outcome) (verdict, text string) {
+	verdict = verdictName(o.Verdict)
+	switch {
+	case o.Held:
+		return verdict, "held for reassembly"
+	case o.Drop != "":
+		return "DROP", o.Drop
+	case o.Local:
+		return verdict, "delivered locally"
+	case o.Sent:
+		return verdict, "sent out " + o.OutIface
+	}
+	if o.NSteps > 0 {
+		last := o.Steps[o.NSteps-1]
+		where := fmt.Sprintf("%s %s rule %d", last.Result.Table, last.Result.Chain, last.Result.Rule)
+		if last.Result.Rule == 0 {
+			where = fmt.Sprintf("%s %s policy", last.Result.Table, last.Result.Chain)
+		}
+		return verdict, fmt.Sprintf("%s at %s (%s)", verdict, hookNames[last.Hook], where)
+	}
+	return verdict, ""
+}
+
+func writeVerdict(w *bufio.Writer, res *rp.Result) {
+	v := verdictJSON{Index: res.Index, Iface: res.Pkt.Iface, Dir: res.Pkt.Dir.String(), Kind: res.Kind,
+		Time: fmt.Sprintf("%d.%09d", res.Pkt.Time/1e9, res.Pkt.Time%1e9), Packet: res.Before, Why: res.Why}
+	if v.Dir == "unknown" {
+		v.Dir = ""
+	}
+	if o := res.Outcome; o != nil {
+		for i := 0; i < o.NSteps; i++ {
+			s := o.Steps[i]
+			v.Hooks = append(v.Hooks, stepJSON{Hook: hookNames[s.Hook], Table: s.Result.Table, Chain: s.Result.Chain, Rule: s.Result.Rule, Verdict: verdictName(s.Result.Verdict)})
+		}
+		v.Verdict, v.Outcome = outcomeText(o)
+	}
+	if res.After != "" && res.After != res.Before {
+		v.NAT = res.Before + " => " + res.After
+	}
+	b, _ := json.Marshal(v)
+	w.Write(b)
+	w.WriteByte('\n')
+}
+
+type summary struct {
+	kinds    map[string]int
+	verdicts map[string]int
+	drops    map[string]int
+}
+
+func (s *summary) add(res *rp.Result) {
+	s.kinds[res.Kind]++
+	if o := res.Outcome; o != nil {
+		v, text := outcomeText(o)
+		s.verdicts[v]++
+		if v == "DROP" {
+			if s.drops == nil {
+				s.drops = map[string]int{}
+			}
+			s.drops[text]++
+		}
+	}
+}
+
+type countRow struct {
+	name string
+	n    uint64
+}
+
+func topN(m map[string]int, n int) []countRow {
+	var rows []countRow
+	for k, v := range m {
+		rows = append(rows, countRow{k, uint64(v)})
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		if rows[i].n != rows[j].n {
+			return rows[i].n > rows[j].n
+		}
+		return rows[i].name < rows[j].name
+	})
+	if len(rows) > n {
+		rows = rows[:n]
+	}
+	return rows
+}
+
+func (s *summary) print(w io.Writer, r *rp.Replayer, final *rules.Ruleset, cst *capture.Stats) {
+	fmt.Fprintf(w, "packets: %d IPv4 (%d other frames skipped)\n", cst.Packets, cst.NotIPv4+cst.Malformed)
+	fmt.Fprintf(w, "  received %d, forwarded %d (matched byte for byte), replies %d, host's own %d, unexplained %d, undecodable %d\n",
+		r.Received, r.Forwarded, r.Replies, r.Local, r.Unexplained, r.Skipped)
+	fmt.Fprintf(w, "verdicts:")
+	for _, row := range topN(s.verdicts, 10) {
+		fmt.Fprintf(w, " %s %d", row.name, row.n)
+	}
+	fmt.Fprintln(w)
+	var hits []countRow
+	for _, t := range final.Tables {
+		for _, c := range t.Chains {
+			for _, rl := range c.Rules {
+				if rl.Counters.Packets > 0 {
+					hits = append(hits, countRow{rules.RuleSpec(final.Family, t.Name, c.Name, rl), rl.Counters.Packets})
+				}
+			}
+		}
+	}
+	sort.SliceStable(hits, func(i, j int) bool { return hits[i].n > hits[j].n })
+	if len(hits) > 0 {
+		fmt.Fprintln(w, "rules by hits:")
+		for i, h := range hits {
+			if i == 10 {
+				break
+			}
+			fmt.Fprintf(w, "  %8d  %s\n", h.n, h.name)
+		}
+	}
+	if len(s.drops) > 0 {
+		fmt.Fprintln(w, "top drop reasons:")
+		for _, row := range topN(s.drops, 10) {
+			fmt.Fprintf(w, "  %8d  %s\n", row.n, row.name)
+		}
+	}
+	fmt.Fprintf(w, "disagreements: %d\n", len(r.Disagreements))
+	for i, d := range r.Disagreements {
+		if i == 20 {
+			fmt.Fprintf(w, "  ... and %d more\n", len(r.Disagreements)-20)
+			break
+		}
+		fmt.Fprintf(w, "  %s\n", d.What)
+	}
+}
+
+func loadRules(o *options, env *Env) (*rules.Ruleset, error) {
+	dir := env.StateDir
+	if dir == "" {
+		dir = store.Dir()
+	}
+	setDir := dir
+	if o.ipsetsFile != "" {
+		data, err := os.ReadFile(o.ipsetsFile)
+		if err != nil {
+			return nil, err
+		}
+		tmp, err := os.MkdirTemp("", "nfgo-replay-sets")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(tmp)
+		if err := os.WriteFile(setlink.SetsFile(tmp), data, 0o600); err != nil {
+			return nil, err
+		}
+		setDir = tmp
+	}
+	xt.LookupSet = setlink.LookupFrom(setDir)
+	reg, err := setlink.Registry(setDir)
+	if err != nil {
+		return nil, fmt.Errorf("sets: %v", err)
+	}
+	xt.Sets = reg
+	if o.rulesFile == "" {
+		s, err := store.Open(dir)
+		if err != nil {
+			return nil, err
+		}
+		return s.Load(xt.FamilyIPv4)
+	}
+	f, err := os.Open(o.rulesFile)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rs := rules.NewRuleset(xt.FamilyIPv4)
+	if _, err := rules.Restore(rs, f, rules.RestoreOptions{Counters: true, Prog: "nfgo replay"}, io.Discard); err != nil {
+		return nil, fmt.Errorf("%s: %v", o.rulesFile, err)
+	}
+	return rs, nil
+}
+
+func loadHost(o *options) (*host.Host, error) {
+	if o.hostFile == "" {
+		return nil, fmt.Errorf("--host FILE is needed: the host's interfaces, as \"ip -j addr show\" prints them")
+	}
+	addr, err := os.ReadFile(o.hostFile)
+	if err != nil {
+		return nil, err
+	}
+	var routes []byte
+	if o.routesFile != "" {
+		if routes, err = os.ReadFile(o.routesFile); err != nil {
+			return nil, err
+		}
+	}
+	return host.Load(addr, routes, !o.noForward)
+}
