@@ -35,6 +35,12 @@ type Topo struct {
 	// MACs: client's c0, router's r0 (client side) and r1 (server side),
 	// server's s0.
 	MACc0, MACr0, MACr1, MACs0 string
+	// AnyCapture is the router's `tcpdump -i any` capture of the last
+	// RunKernel, which RunNfgo replays.
+	AnyCapture string
+	// RouterSent are the packets SendFromRouter crafted, as the router's
+	// socket sent them.
+	RouterSent [][]byte
 }
 
 func ip4(a, b, c, d int) net.IP { return net.IPv4(byte(a), byte(b), byte(c), byte(d)).To4() }
@@ -145,6 +151,33 @@ func readAll(f *os.File) ([]byte, error) {
 			return out, nil
 		}
 	}
+}
+
+// SendFromRouter sends crafted packets from the router's own raw socket,
+// each with its own IP ID, and remembers them: a capture shows them after
+// the router's NAT, and the replay needs them as sent.
+func SendFromRouter(t *testing.T, tp *Topo, pkts ...[]byte) {
+	t.Helper()
+	for _, p := range pkts {
+		q := append([]byte(nil), p...)
+		id := 0x4e00 + len(tp.RouterSent)
+		q[4], q[5] = byte(id>>8), byte(id)
+		q[10], q[11] = 0, 0
+		binary.BigEndian.PutUint16(q[10:], ipChecksum(q[:int(q[0]&0x0F)*4]))
+		tp.RouterSent = append(tp.RouterSent, q)
+		Send(t, tp.R, q)
+	}
+}
+
+func ipChecksum(h []byte) uint16 {
+	var s uint32
+	for i := 0; i+1 < len(h); i += 2 {
+		s += uint32(h[i])<<8 | uint32(h[i+1])
+	}
+	for s>>16 != 0 {
+		s = s&0xFFFF + s>>16
+	}
+	return ^uint16(s)
 }
 
 // Send writes crafted IPv4 packets from inside ns.

@@ -651,6 +651,14 @@ func checksum(b []byte, init uint32) uint16 {
 // connection explains it. Replays use it to send a host's own packets
 // through OUTPUT as the host sent them.
 func Undo(t *conntrack.Table, b []byte, now int64) bool {
+	if len(b) >= 20 && b[9] == protoICMP {
+		if hl := int(b[0]&0x0F) * 4; len(b) >= hl+8+20 {
+			switch b[hl] {
+			case 3, 4, 5, 11, 12:
+				return undoICMPError(t, b, hl, now)
+			}
+		}
+	}
 	wire, ok := conntrack.PacketTuple(b)
 	if !ok {
 		return false
@@ -671,4 +679,32 @@ func Undo(t *conntrack.Table, b []byte, now int64) bool {
 		return false
 	}
 	return manipPkt(b, 0, &pre, Src) && manipPkt(b, 0, &pre, Dst)
+}
+
+// undoICMPError maps an ICMP error the host generated back to how its
+// stack sent it: the quoted header as the host saw it (its connection's
+// tuple before NAT), from where that packet was going to where it came
+// from, the ICMP checksum recomputed.
+func undoICMPError(t *conntrack.Table, b []byte, hl int, now int64) bool {
+	inner := b[hl+8:]
+	quoted, ok := conntrack.PacketTuple(inner)
+	if !ok {
+		return false
+	}
+	c, dir := t.Find(quoted, 0, now)
+	if c == nil {
+		return false
+	}
+	pre := invert(c.Tuple(1 - dir))
+	if pre == quoted {
+		return false
+	}
+	if !manipPkt(b, hl+8, &pre, Src) || !manipPkt(b, hl+8, &pre, Dst) {
+		return false
+	}
+	icmp := b[hl:]
+	icmp[2], icmp[3] = 0, 0
+	binary.BigEndian.PutUint16(icmp[2:4], checksum(icmp, 0))
+	outer := conntrack.Tuple{Src: pre.Dst, Dst: pre.Src, Proto: protoICMP}
+	return manipPkt(b, 0, &outer, Src) && manipPkt(b, 0, &outer, Dst)
 }

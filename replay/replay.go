@@ -41,6 +41,13 @@ type Options struct {
 	FragTimeout int64
 	// OnPacket, if set, hears what happened to each packet.
 	OnPacket func(*Result)
+	// Origin, if set, may say what the host's socket sent for one of the
+	// host's own packets seen on the wire (nil: not known). A capture
+	// shows the host's packets after NAT; a connection's later packets
+	// are mapped back through its entry (nat.Undo), but the first
+	// packet of a connection NATed at OUTPUT cannot be, as its entry
+	// does not exist yet. Tests that crafted the packets say.
+	Origin func(wire []byte) []byte
 }
 
 // Result is what the replay did with one captured packet.
@@ -50,8 +57,10 @@ type Result struct {
 	// Kind: "received" (entered at PREROUTING), "forwarded" (an
 	// outgoing frame nfgo forwarded byte for byte), "reply" (an
 	// outgoing frame nfgo generated, such as a REJECT reply), "local"
-	// (the host's own packet, sent through OUTPUT), "unexplained" (an
-	// outgoing frame nfgo did not produce), "skipped" (not decodable).
+	// (the host's own packet, sent through OUTPUT), "loopback" (a packet
+	// the host sent to itself: OUTPUT and POSTROUTING, then PREROUTING
+	// and INPUT on lo), "unexplained" (an outgoing frame nfgo did not
+	// produce), "skipped" (not decodable).
 	Kind    string
 	Outcome *netfilter.Outcome // received and local packets
 	// Before and After are the packet's addresses and ports entering
@@ -69,10 +78,13 @@ type Disagreement struct {
 
 // Replayer feeds captured packets through a stack.
 type Replayer struct {
-	o      Options
-	Stack  *netfilter.Stack
-	macs   map[string]bool // the host's own MACs
-	ifaces map[string]bool // interfaces the capture covers
+	o     Options
+	Stack *netfilter.Stack
+	macs  map[string]bool // the host's own MACs
+	// loopback devices: libpcap keeps one copy of their packets, as
+	// received.
+	loopback map[string]bool
+	ifaces   map[string]bool // interfaces the capture covers
 
 	forwarded map[string][]fwd // packets nfgo sent out, by bytes
 	pending   [][]byte         // replies nfgo generated, not yet seen
@@ -103,8 +115,11 @@ func New(o Options) (*Replayer, error) {
 		cfg = *o.Conntrack
 	}
 	st.CT = conntrack.NewTable(cfg)
-	r := &Replayer{o: o, Stack: st, macs: map[string]bool{}, ifaces: map[string]bool{}, forwarded: map[string][]fwd{}}
+	r := &Replayer{o: o, Stack: st, macs: map[string]bool{}, loopback: map[string]bool{}, ifaces: map[string]bool{}, forwarded: map[string][]fwd{}}
 	for _, i := range o.Host.Interfaces {
+		if i.LinkType == "loopback" {
+			r.loopback[i.Name] = true
+		}
 		if len(i.MAC) == 6 && i.LinkType == "ether" {
 			r.macs[i.MAC.String()] = true
 		}
@@ -153,6 +168,9 @@ func (r *Replayer) Feed(cp *capture.Packet) *Result {
 		return res
 	}
 	res.Before = Endpoints(p)
+	if r.loopback[cp.Iface] {
+		return r.feedLoopback(res, p)
+	}
 	if !r.outgoing(cp) {
 		out := r.Stack.Receive(p, cp.Iface, cp.MAC)
 		res.Kind, res.Outcome, res.After = "received", &out, Endpoints(p)
@@ -193,9 +211,7 @@ func (r *Replayer) Feed(cp *capture.Packet) *Result {
 	}
 	// The host's own packet: sent through OUTPUT as its stack sent it.
 	wire := append([]byte(nil), p.B...)
-	if nat.Undo(r.Stack.CT, p.B, p.Time) {
-		p.Reload()
-	}
+	r.origin(p)
 	res.Before = Endpoints(p)
 	if p.Src != 0 && !r.o.Host.IsLocal(addr4(p.Src)) {
 		// Not from one of the host's addresses: a packet the host
@@ -223,6 +239,58 @@ func (r *Replayer) Feed(cp *capture.Packet) *Result {
 	}
 	r.report(res)
 	return res
+}
+
+// feedLoopback replays a packet the host sent to itself. The capture
+// holds it once, between POSTROUTING and PREROUTING: its NAT is undone,
+// it goes through OUTPUT and POSTROUTING (and must come out as captured),
+// then through PREROUTING and INPUT on lo with the connection it already
+// carries.
+func (r *Replayer) feedLoopback(res *Result, p *xt.Pkt) *Result {
+	cp := res.Pkt
+	wire := append([]byte(nil), p.B...)
+	r.origin(p)
+	res.Before = Endpoints(p)
+	out := r.Stack.Send(p)
+	if !out.Sent || !r.loopback[out.OutIface] || !bytes.Equal(p.B, wire) {
+		res.Kind, res.Outcome, res.After = "unexplained", &out, Endpoints(p)
+		res.Why = "the host looped back a packet nfgo does not (or with other bytes)"
+		r.Unexplained++
+		r.Disagreements = append(r.Disagreements, Disagreement{res.Index, fmt.Sprintf("packet %d (%s on %s): %s", res.Index, res.Before, cp.Iface, res.Why)})
+		r.report(res)
+		return res
+	}
+	mac := cp.MAC
+	if mac == nil {
+		mac = make([]byte, 14)
+		mac[12] = 0x08
+	}
+	in := r.Stack.Receive(p, cp.Iface, mac)
+	res.Kind, res.Outcome, res.After = "loopback", &in, Endpoints(p)
+	r.Local++
+	for _, e := range in.Emitted {
+		if e.Outcome.Sent {
+			r.pending = append(r.pending, e.Packet)
+		}
+	}
+	r.report(res)
+	return res
+}
+
+// origin turns a host's own packet seen on the wire into what its socket
+// sent: as Options.Origin says, else with its connection's NAT undone.
+func (r *Replayer) origin(p *xt.Pkt) {
+	if r.o.Origin != nil {
+		if b := r.o.Origin(p.B); b != nil {
+			q := append([]byte(nil), b...)
+			if p.Decode(q) == nil {
+				return
+			}
+		}
+	}
+	if nat.Undo(r.Stack.CT, p.B, p.Time) {
+		p.Reload()
+	}
 }
 
 func (r *Replayer) report(res *Result) {
