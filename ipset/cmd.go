@@ -119,18 +119,115 @@ func checkSetName(n string) error {
 	return nil
 }
 
-// parseCreate parses "TYPE [options]".
-func parseCreate(typ string, args []string, state bool) (Options, error) {
-	var o Options
-	switch typ {
-	case TypeHashIP, TypeHashNet, TypeHashIPPort, TypeHashNetPort, TypeBitmapPort:
-	default:
-		return o, syntaxf("typename '%s' is unknown", typ)
+// typeAliases are the old names libipset still accepts.
+var typeAliases = map[string]string{
+	"iphash": TypeHashIP, "nethash": TypeHashNet, "ipporthash": TypeHashIPPort,
+	"portmap": TypeBitmapPort, "ipmap": TypeBitmapIP,
+}
+
+// unsupportedTypes are the kernel's other set types, which nfgo does not
+// implement.
+var unsupportedTypes = map[string]bool{
+	"hash:mac": true, "machash": true, "bitmap:ip,mac": true, "macipmap": true, "hash:ip,mac": true,
+	"hash:net,net": true, "hash:net,iface": true, "hash:ip,port,ip": true, "hash:ip,port,net": true,
+	"hash:ip,mark": true, "hash:net,port,net": true, "list:set": true, "setlist": true,
+}
+
+// createArgs lists the create options of each type (the .args of its
+// libipset type's IPSET_CREATE command).
+var createArgs = map[string]string{
+	TypeHashIP:      " family hashsize maxelem netmask timeout counters comment forceadd skbinfo bucketsize initval ",
+	TypeHashNet:     " family hashsize maxelem timeout counters comment forceadd skbinfo bucketsize initval ",
+	TypeHashIPPort:  " family hashsize maxelem netmask timeout counters comment forceadd skbinfo bucketsize initval ",
+	TypeHashNetPort: " family hashsize maxelem timeout counters comment forceadd skbinfo bucketsize initval ",
+	TypeBitmapPort:  " range timeout counters comment skbinfo ",
+	TypeBitmapIP:    " range netmask timeout counters comment skbinfo from to network ",
+}
+
+// createOpt is the libipset data option an argument sets: a second
+// argument setting the same one is "already specified".
+var createOpt = map[string]string{
+	"range": "ip", "from": "ip", "network": "ip", "to": "ip_to", "family": "family", "hashsize": "hashsize",
+	"maxelem": "maxelem", "netmask": "netmask", "timeout": "timeout", "bucketsize": "bucketsize", "initval": "initval",
+}
+
+// parseNetmask is ipset_parse_netmask's string_to_cidr (1-32).
+func parseNetmask(v string) (uint8, error) {
+	const tail = "\nSyntax error: netmask is out of the inclusive range of 1-32"
+	n, err := strconv.ParseUint(v, 0, 8)
+	if err != nil || n < 1 || n > 32 {
+		if err != nil && !isNum(v) {
+			return 0, kerr("Syntax error: '" + v + "' is invalid as number" + tail)
+		}
+		return 0, kerr("Syntax error: '" + v + "' is out of range 1-32" + tail)
 	}
-	bm := typ == TypeBitmapPort
+	return uint8(n), nil
+}
+
+// ipRange is what the range, from, to and network arguments of the IP
+// bitmaps give: the address, and the end address or the prefix length.
+type ipRange struct {
+	ip, to       uint32
+	cidr         uint8
+	hasIP, hasTo bool
+	hasCidr      bool
+}
+
+func (r *ipRange) parse(a, v string) error {
+	var e elemSpec
+	switch a {
+	case "range":
+		if sepIndex(v, '-') < 0 && sepIndex(v, '/') < 0 {
+			return syntaxf("IP/cidr or IP-IP range must be specified: %s", v)
+		}
+	case "from", "to":
+		if sepIndex(v, '-') >= 0 || (sepIndex(v, '/') >= 0 && !strings.HasSuffix(v, "/32")) {
+			return syntaxf("plain IP address must be supplied: %s", v)
+		}
+	case "network":
+		if sepIndex(v, '/') < 0 || sepIndex(v, '-') >= 0 {
+			return syntaxf("IP/netblock must be supplied: %s", v)
+		}
+	}
+	if err := parseIPPart(&e, v); err != nil {
+		return err
+	}
+	if a == "to" {
+		r.to, r.hasTo = e.ip, true
+		return nil
+	}
+	r.ip, r.hasIP = e.ip, true
+	if e.hasTo {
+		r.to, r.hasTo = e.to, true
+	}
+	if e.hasCidr {
+		r.cidr, r.hasCidr = e.cidr, true
+	}
+	return nil
+}
+
+// parseCreate parses "TYPE [options]" and makes the type's kernel checks
+// of bitmap_*_create; it returns the canonical type name.
+func parseCreate(typ string, args []string, state bool) (string, Options, error) {
+	var o Options
+	if t, ok := typeAliases[typ]; ok {
+		typ = t
+	}
+	allowed, ok := createArgs[typ]
+	if unsupportedTypes[typ] {
+		return typ, o, kerrf("nfgo: set type %s is not supported", typ)
+	}
+	if !ok {
+		return typ, o, syntaxf("typename '%s' is unknown", typ)
+	}
+	seen := map[string]bool{}
 	hasRange := false
+	var ipr ipRange
 	for i := 0; i < len(args); i++ {
 		a := args[i]
+		if !strings.Contains(allowed, " "+a+" ") {
+			return typ, o, perrf("Unknown argument: `%s'", a)
+		}
 		val := func() (string, error) {
 			if i+1 >= len(args) {
 				return "", perrf("Missing mandatory argument of option `%s'", a)
@@ -138,28 +235,36 @@ func parseCreate(typ string, args []string, state bool) (Options, error) {
 			i++
 			return args[i], nil
 		}
-		switch a {
-		case "family", "hashsize", "maxelem", "bucketsize", "initval", "netmask", "forceadd":
-			if bm {
-				return o, perrf("Unknown argument: `%s'", a)
+		if opt, ok := createOpt[a]; ok {
+			if i+1 >= len(args) {
+				return typ, o, perrf("Missing mandatory argument of option `%s'", a)
 			}
-		case "range":
-			if !bm {
-				return o, perrf("Unknown argument: `%s'", a)
+			if seen[opt] || (opt == "ip_to" && ipr.hasTo) {
+				return typ, o, syntaxf("%s already specified", a)
+			}
+			seen[opt] = true
+			if opt == "ip" || opt == "ip_to" {
+				if typ != TypeBitmapPort {
+					i++
+					if err := ipr.parse(a, args[i]); err != nil {
+						return typ, o, err
+					}
+					continue
+				}
 			}
 		}
 		switch a {
 		case "range":
 			v, err := val()
 			if err != nil {
-				return o, err
+				return typ, o, err
 			}
 			from, to, hasTo, err := parsePortRange(v, "tcp")
 			if err != nil {
-				return o, err
+				return typ, o, err
 			}
 			if !hasTo {
-				return o, perrf("Mandatory option `to' is missing")
+				return typ, o, perrf("Mandatory option `to' is missing")
 			}
 			if to < from {
 				from, to = to, from
@@ -168,22 +273,29 @@ func parseCreate(typ string, args []string, state bool) (Options, error) {
 		case "family":
 			v, err := val()
 			if err != nil {
-				return o, err
+				return typ, o, err
 			}
 			if v != "inet" && v != "ipv4" {
 				if v == "inet6" || v == "ipv6" {
-					return o, kerr("nfgo: family inet6 is not supported")
+					return typ, o, kerr("nfgo: family inet6 is not supported")
 				}
-				return o, syntaxf("unknown inet family %s", v)
+				return typ, o, syntaxf("unknown inet family %s", v)
 			}
 			o.Family = "inet"
-		case "hashsize", "maxelem", "timeout", "bucketsize", "initval", "netmask":
-			if a == "netmask" && typ != TypeHashIP && typ != TypeHashIPPort {
-				return o, perrf("Unknown argument: `%s'", a)
-			}
+		case "netmask":
 			v, err := val()
 			if err != nil {
-				return o, err
+				return typ, o, err
+			}
+			n, err := parseNetmask(v)
+			if err != nil {
+				return typ, o, err
+			}
+			o.Netmask = n
+		case "hashsize", "maxelem", "timeout", "bucketsize", "initval":
+			v, err := val()
+			if err != nil {
+				return typ, o, err
 			}
 			max := uint64(0xffffffff)
 			switch a {
@@ -192,20 +304,9 @@ func parseCreate(typ string, args []string, state bool) (Options, error) {
 			case "bucketsize":
 				max = 255
 			}
-			if a == "netmask" {
-				n, err := strconv.ParseUint(v, 0, 8)
-				if err != nil || n < 1 || n > 32 {
-					if err != nil && !isNum(v) {
-						return o, syntaxf("'%s' is invalid as number", v)
-					}
-					return o, kerr("Syntax error: '" + v + "' is out of range 1-32\nSyntax error: netmask is out of the inclusive range of 1-32")
-				}
-				o.Netmask = uint8(n)
-				continue
-			}
 			n, err := parseUint(v, max)
 			if err != nil {
-				return o, err
+				return typ, o, err
 			}
 			switch a {
 			case "hashsize":
@@ -227,14 +328,48 @@ func parseCreate(typ string, args []string, state bool) (Options, error) {
 			o.SkbInfo = true
 		case "forceadd":
 			o.ForceAdd = true
-		default:
-			return o, perrf("Unknown argument: `%s'", a)
 		}
 	}
-	if bm && !hasRange {
-		return o, perrf("Mandatory option `range' is missing")
+	switch typ {
+	case TypeBitmapPort:
+		if !hasRange {
+			return typ, o, perrf("Mandatory option `range' is missing")
+		}
+	case TypeBitmapIP:
+		if !ipr.hasIP {
+			return typ, o, perrf("Mandatory option `range' is missing")
+		}
+		if !ipr.hasTo && !ipr.hasCidr {
+			return typ, o, perrf("Mandatory option `to' is missing")
+		}
+		if err := ipr.create(&o); err != nil {
+			return typ, o, err
+		}
 	}
-	return o, nil
+	return typ, o, nil
+}
+
+// create is bitmap_ip_create's range checks: the range (a FROM-TO range
+// wins over a prefix), widened to the netmask, must fit the bitmap.
+func (r *ipRange) create(o *Options) error {
+	first, last := r.ip, r.to
+	if r.hasTo {
+		if first > last {
+			first, last = last, first
+		}
+	} else {
+		if r.cidr >= 32 {
+			return errCidr
+		}
+		first &= mask(r.cidr)
+		last = first | ^mask(r.cidr)
+	}
+	first, last, _, _, err := bitmapIPGeometry(first, last, o.Netmask)
+	if err != nil {
+		return err
+	}
+	o.IPFrom, o.IPTo = first, last
+	return nil
 }
 
 func isNum(s string) bool {
@@ -317,12 +452,17 @@ func parseIPPart(e *elemSpec, a string) error {
 		}
 		e.cidr, e.hasCidr = uint8(n), true
 	} else if j := strings.IndexByte(a, '-'); j >= 0 {
-		ipPart = a[:j]
+		// parse_ipaddr: the first address, then the second.
+		ip, ok := parseIPv4(a[:j])
+		if !ok {
+			return syntaxf("cannot parse %s: resolving to IPv4 address failed", a[:j])
+		}
 		to, ok := parseIPv4(a[j+1:])
 		if !ok {
 			return syntaxf("cannot parse %s: resolving to IPv4 address failed", a[j+1:])
 		}
-		e.to, e.hasTo = to, true
+		e.ip, e.to, e.hasTo = ip, to, true
+		return nil
 	}
 	ip, ok := parseIPv4(ipPart)
 	if !ok {
@@ -332,10 +472,17 @@ func parseIPPart(e *elemSpec, a string) error {
 	return nil
 }
 
+// oneDim tells whether the type's elements have one part (libipset's
+// IPSET_DIM_ONE): a ',' in an element is then an error.
+func (s *Set) oneDim() bool { return !s.hasPort() }
+
 func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error) {
 	e := &elemSpec{}
 	a := args[0]
 	var err error
+	if s.oneDim() && sepIndex(a, ',') >= 0 {
+		return nil, syntaxf("Elem separator in %s, but settype %s supports none.", a, s.Type)
+	}
 	switch {
 	case s.Type == TypeBitmapPort:
 		// ipset_parse_tcp_udp_port
@@ -388,9 +535,6 @@ func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error)
 			if err != nil {
 				return nil, err
 			}
-			if !s.Opts.HasTimeout {
-				return nil, kerr("Timeout cannot be used: set was created without timeout support")
-			}
 			e.x.Timeout, e.x.HasTimeout = uint32(n), true
 		case o == "nfgo-expires" && state:
 			v, err := val()
@@ -402,12 +546,12 @@ func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error)
 				return nil, syntaxf("'%s' is invalid as number", v)
 			}
 			e.expires, e.hasExp = n, true
-		case (o == "packets" || o == "bytes") && cmd == "add" && s.Opts.Counters:
+		case (o == "packets" || o == "bytes") && cmd == "add":
 			v, err := val()
 			if err != nil {
 				return nil, err
 			}
-			n, err := parseUint(v, 1<<64-1)
+			n, err := parseUint(v, 1<<64-2) // ipset_parse_uint64: ULLONG_MAX - 1
 			if err != nil {
 				return nil, err
 			}
@@ -421,9 +565,6 @@ func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error)
 			if err != nil {
 				return nil, err
 			}
-			if !s.Opts.Comment {
-				return nil, kerr("Comment cannot be used: set was created without comment support")
-			}
 			if len(v) > maxCommentSize {
 				return nil, syntaxf("Comment is longer than the maximum allowed %d characters", maxCommentSize)
 			}
@@ -435,6 +576,20 @@ func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error)
 		}
 	}
 	return e, nil
+}
+
+// checkExt is the kernel's ip_set_get_extensions, in its order: the
+// extensions an add names must be the set's.
+func (s *Set) checkExt(e *elemSpec) error {
+	switch {
+	case e.x.HasTimeout && !s.Opts.HasTimeout:
+		return kerr("Timeout cannot be used: set was created without timeout support")
+	case (e.x.HasPackets || e.x.HasBytes) && !s.Opts.Counters:
+		return kerr("Packet/byte counters cannot be used: set was created without counter support")
+	case e.x.HasComment && !s.Opts.Comment:
+		return kerr("Comment cannot be used: set was created without comment support")
+	}
+	return nil
 }
 
 // rangeToCidrs splits [from, to] into the largest aligned prefixes.
@@ -481,8 +636,11 @@ func (s *Set) specText(e *elemSpec) string {
 		return strconv.Itoa(int(e.port))
 	}
 	b.WriteString(ipString(e.ip))
-	if e.hasCidr {
+	if e.hasCidr && e.cidr != 32 {
 		b.WriteString("/" + strconv.Itoa(int(e.cidr)))
+	}
+	if !s.hasPort() {
+		return b.String()
 	}
 	b.WriteByte(',')
 	portText(&b, e.proto, e.port)
@@ -536,10 +694,12 @@ func (s *Set) adt(cmd string, e *elemSpec, exist bool) error {
 	}
 	switch s.Type {
 	case TypeBitmapPort:
-		if !s.bmInRange(pfrom) || !s.bmInRange(pto) {
+		if !s.bmInRange(elemKey{port: pfrom}) || !s.bmInRange(elemKey{port: pto}) {
 			return errRange
 		}
 		return ports(elemKey{cidr: 32})
+	case TypeBitmapIP:
+		return s.bitmapIPAdt(e, one)
 	case TypeHashNet, TypeHashNetPort:
 		c := uint8(32)
 		if e.hasCidr {
@@ -589,6 +749,78 @@ func (s *Set) adt(cmd string, e *elemSpec, exist bool) error {
 	}
 }
 
+// bitmapIPAdt is bitmap_ip_uadt's add/del: the element's address, an
+// address range (either order) or a prefix, each in the set's range,
+// walked from the first address given in steps of the netmask's hosts
+// (so a range not starting on a netmask boundary may stop short of its
+// last block, as in the kernel).
+func (s *Set) bitmapIPAdt(e *elemSpec, one func(elemKey) error) error {
+	o := &s.Opts
+	ip, to := e.ip, e.ip
+	if ip < o.IPFrom || ip > o.IPTo {
+		return errRange
+	}
+	switch {
+	case e.hasTo:
+		to = e.to
+		if ip > to {
+			ip, to = to, ip
+			if ip < o.IPFrom {
+				return errRange
+			}
+		}
+	case e.hasCidr:
+		if e.cidr == 0 || e.cidr > 32 {
+			return errCidr
+		}
+		ip &= mask(e.cidr)
+		to = ip | ^mask(e.cidr)
+	}
+	if to > o.IPTo {
+		return errRange
+	}
+	hosts := uint32(1) << (32 - s.netmask())
+	for ; int32(to-ip) >= 0; ip += hosts {
+		if err := one(elemKey{ip: ip, cidr: 32}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parseAD is the userspace part of add, del and test: the set's type
+// (the set must exist) and the element's syntax.
+func (r *Registry) parseAD(c *Command, state bool) (*Set, *elemSpec, error) {
+	if len(c.Args) < 1 {
+		return nil, nil, perrf("Missing mandatory argument to command %s", c.Name)
+	}
+	if len(c.Args) < 2 {
+		return nil, nil, perrf("Missing second mandatory argument to command %s", c.Name)
+	}
+	s := r.Get(c.Args[0])
+	if s == nil {
+		if err := checkSetName(c.Args[0]); err != nil {
+			return nil, nil, err
+		}
+		return nil, nil, errNoSet
+	}
+	e, err := parseElem(s, c.Name, c.Args[1:], state)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, e, nil
+}
+
+// runAD is the kernel part of add and del.
+func (s *Set) runAD(c *Command, e *elemSpec) error {
+	if c.Name == "add" {
+		if err := s.checkExt(e); err != nil {
+			return err
+		}
+	}
+	return s.adt(c.Name, e, c.Exist)
+}
+
 // Exec runs a parsed command (not restore, help, version) against the
 // registry, appending output to out. changed tells whether the registry
 // may have changed.
@@ -627,24 +859,14 @@ func (r *Registry) exec(c *Command, out *strings.Builder, state bool) (changed b
 		if err := checkSetName(arg(0)); err != nil {
 			return false, err
 		}
-		o, err := parseCreate(arg(1), c.Args[2:], state)
+		typ, o, err := parseCreate(arg(1), c.Args[2:], state)
 		if err != nil {
 			return false, err
 		}
-		_, err = r.Create(arg(0), arg(1), o, c.Exist)
+		_, err = r.Create(arg(0), typ, o, c.Exist)
 		return err == nil, err
 	case "add", "del", "test":
-		if err := need(2); err != nil {
-			return false, err
-		}
-		s := r.Get(arg(0))
-		if s == nil {
-			if err := checkSetName(arg(0)); err != nil {
-				return false, err
-			}
-			return false, errNoSet
-		}
-		e, err := parseElem(s, c.Name, c.Args[1:], state)
+		s, e, err := r.parseAD(c, state)
 		if err != nil {
 			return false, err
 		}
@@ -654,7 +876,7 @@ func (r *Registry) exec(c *Command, out *strings.Builder, state bool) (changed b
 			if s.hasPort() && e.proto == 0 {
 				return false, errProto
 			}
-			if s.hasPort() || s.Type == TypeBitmapPort {
+			if s.hasPort() || s.isBitmap() {
 				fam := "inet"
 				if s.Type == TypeBitmapPort {
 					fam = "unspec"
@@ -662,13 +884,17 @@ func (r *Registry) exec(c *Command, out *strings.Builder, state bool) (changed b
 				if e.hasTo {
 					return false, kerrf("FROM-TO IP range is not allowed in command test with set type %s and family %s", s.Type, fam)
 				}
+				if e.hasCidr && (s.Type == TypeBitmapIP || s.Type == TypeHashIPPort) {
+					return false, kerrf("IP/CIDR range is not allowed in command test with set type %s and family %s", s.Type, fam)
+				}
 				if e.hasPortTo {
 					return false, kerrf("FROM-TO port range is not allowed in command test with set type %s and family %s", s.Type, fam)
 				}
 			}
 			switch s.Type {
-			case TypeBitmapPort:
-				hit = s.bmInRange(e.port) && s.lookupK(0, 0, e.port, now) >= 0
+			case TypeBitmapPort, TypeBitmapIP:
+				k := elemKey{ip: e.ip, port: e.port}
+				hit = s.bmInRange(k) && s.lookupK(k.ip, 0, k.port, now) >= 0
 			case TypeHashNet, TypeHashNetPort:
 				cidr := uint8(32)
 				if e.hasCidr {
@@ -683,6 +909,9 @@ func (r *Registry) exec(c *Command, out *strings.Builder, state bool) (changed b
 					i := s.lookupExact(elemKey{ip: e.ip & mask(cidr), cidr: cidr, proto: e.proto, port: e.port})
 					hit = i >= 0 && s.matchEntry(i, now) > 0
 				}
+			case TypeHashIP:
+				// hash_ip4_uadt tests the address alone, any prefix ignored.
+				hit = s.lookupK(e.ip, 0, 0, now) >= 0
 			default:
 				ip := e.ip
 				if e.hasCidr {
@@ -691,7 +920,7 @@ func (r *Registry) exec(c *Command, out *strings.Builder, state bool) (changed b
 				hit = s.lookupK(ip, e.proto, e.port, now) >= 0
 			}
 			txt := arg(1)
-			if s.hasPort() || s.Type == TypeBitmapPort {
+			if !e.hasTo {
 				txt = s.specText(e)
 			}
 			if hit {
@@ -703,8 +932,7 @@ func (r *Registry) exec(c *Command, out *strings.Builder, state bool) (changed b
 			s.loadEntry(e)
 			return true, nil
 		}
-		err = s.adt(c.Name, e, c.Exist)
-		return true, err
+		return true, s.runAD(c, e)
 	case "destroy":
 		return true, r.Destroy(arg(0))
 	case "flush":
@@ -797,8 +1025,59 @@ func (r *Registry) WriteState() string {
 	return b.String()
 }
 
+// adLine is a parsed add or del line of a restore, not yet run.
+type adLine struct {
+	n int
+	c *Command
+	s *Set
+	e *elemSpec
+}
+
+// precheck makes the userspace checks of a command (those before the
+// ipset tool sends it), so that a restore line failing them does not send
+// the pending lines.
+func (r *Registry) precheck(c *Command) error {
+	for _, a := range c.Args[:min(len(c.Args), 2)] {
+		if c.Name != "create" && c.Name != "test" {
+			if err := checkSetName(a); err != nil {
+				return err
+			}
+		}
+	}
+	switch c.Name {
+	case "create":
+		if len(c.Args) < 2 {
+			return nil // exec reports it
+		}
+		if err := checkSetName(c.Args[0]); err != nil {
+			return err
+		}
+		_, _, err := parseCreate(c.Args[1], c.Args[2:], false)
+		if err == errCidr || err == errRange || err == errRangeSize {
+			return nil // the kernel's
+		}
+		return err
+	case "test":
+		_, _, err := r.parseAD(c, false)
+		return err
+	}
+	return nil
+}
+
 func (r *Registry) restore(text string, exist bool, out *strings.Builder, state bool) (changed bool, err error) {
 	lines := strings.Split(text, "\n")
+	var batch []adLine
+	commit := func() error {
+		b := batch
+		batch = nil
+		for _, l := range b {
+			changed = true
+			if err := l.s.runAD(l.c, l.e); err != nil {
+				return &Error{Msg: "Error in line " + strconv.Itoa(l.n+1) + ": " + err.Error(), Status: 1}
+			}
+		}
+		return nil
+	}
 	for n, line := range lines {
 		w := SplitLine(line)
 		if len(w) == 0 || strings.HasPrefix(w[0], "#") || w[0] == "COMMIT" {
@@ -825,15 +1104,47 @@ func (r *Registry) restore(text string, exist bool, out *strings.Builder, state 
 		case "restore", "help", "version", "quit":
 			return changed, kerrf("Error in line %d: Command `%s' is invalid in restore mode.", n+1, c.Name)
 		}
+		lineErr := func(n int, err error) error {
+			// A test ends the restore with its own result.
+			e, _ := err.(*Error)
+			if e != nil && (e.Status == 2 || e.Plain) {
+				return err
+			}
+			return &Error{Msg: "Error in line " + strconv.Itoa(n+1) + ": " + err.Error(), Status: 1}
+		}
+		if !state {
+			// ipset restore aggregates consecutive add (or del) lines of
+			// one set into one message, sent when another command comes
+			// (after that line parsed) or at the end: a line that does not
+			// parse loses the pending ones.
+			if c.Name == "add" || c.Name == "del" {
+				s, e, err := r.parseAD(c, false)
+				if err != nil {
+					return changed, lineErr(n, err)
+				}
+				if len(batch) > 0 && (batch[0].c.Name != c.Name || batch[0].s != s) {
+					if err := commit(); err != nil {
+						return true, err
+					}
+				}
+				batch = append(batch, adLine{n, c, s, e})
+				continue
+			}
+			if err := r.precheck(c); err != nil {
+				return changed, lineErr(n, err)
+			}
+			if err := commit(); err != nil {
+				return true, err
+			}
+		}
 		ch, err := r.exec(c, out, state)
 		changed = changed || ch
 		if err != nil {
-			e, _ := err.(*Error)
-			if e != nil && e.Status == 2 {
-				return changed, err
-			}
-			return changed, &Error{Msg: "Error in line " + strconv.Itoa(n+1) + ": " + err.Error(), Status: 1}
+			return changed, lineErr(n, err)
 		}
+	}
+	if err := commit(); err != nil {
+		return true, err
 	}
 	if state {
 		for _, s := range r.Sets() {

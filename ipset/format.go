@@ -10,8 +10,16 @@ import (
 func (s *Set) Header() string {
 	o := &s.Opts
 	var b strings.Builder
-	if s.Type == TypeBitmapPort {
+	switch s.Type {
+	case TypeBitmapPort:
 		b.WriteString("range " + strconv.Itoa(int(o.PortFrom)) + "-" + strconv.Itoa(int(o.PortTo)))
+		s.extHeader(&b)
+		return b.String()
+	case TypeBitmapIP:
+		b.WriteString("range " + ipString(o.IPFrom) + "-" + ipString(o.IPTo))
+		if s.netmask() != 32 {
+			b.WriteString(" netmask " + strconv.Itoa(int(s.netmask())))
+		}
 		s.extHeader(&b)
 		return b.String()
 	}
@@ -59,7 +67,7 @@ func (s *Set) extHeader(b *strings.Builder) {
 // members returns the live entries in the kernel's dump order (bucket by
 // bucket, slot by slot), or sorted.
 func (s *Set) members(sorted bool) []int32 {
-	if s.Type == TypeBitmapPort {
+	if s.isBitmap() {
 		return s.bmMembers(false)
 	}
 	now := s.now()
@@ -107,9 +115,12 @@ func remaining(exp, now int64) uint64 {
 
 func (s *Set) elemText(b *strings.Builder, i int32, now int64, state bool) {
 	e := &s.entries[i]
-	if s.Type == TypeBitmapPort {
+	switch s.Type {
+	case TypeBitmapPort:
 		b.WriteString(strconv.Itoa(int(e.port)))
-	} else {
+	case TypeBitmapIP:
+		b.WriteString(ipString(e.ip))
+	default:
 		b.WriteString(ipString(e.ip))
 		if s.isNet() && e.cidr != 32 {
 			b.WriteByte('/')
@@ -166,7 +177,8 @@ type ListFlags struct {
 // blank line).
 func (s *Set) WriteList(b *strings.Builder, f ListFlags, first bool) {
 	now := s.now()
-	if f.Name {
+	// ipset 7.17 ignores -n and -t in save mode.
+	if f.Name && f.Mode != OutSave {
 		b.WriteString(s.Name)
 		b.WriteByte('\n')
 		return
@@ -179,9 +191,6 @@ func (s *Set) WriteList(b *strings.Builder, f ListFlags, first bool) {
 		b.WriteByte(' ')
 		b.WriteString(s.Header())
 		b.WriteByte('\n')
-		if f.Terse {
-			return
-		}
 		for _, i := range s.members(f.Sorted) {
 			b.WriteString("add ")
 			b.WriteString(s.Name)

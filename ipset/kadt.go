@@ -20,6 +20,10 @@ func (s *Set) kkey(ip uint32, proto uint8, port uint16) (elemKey, bool) {
 			return elemKey{}, false
 		}
 		return elemKey{cidr: 32, port: port}, true
+	case TypeBitmapIP:
+		// bitmap_ip_kadt: out of the range is an error; no zero check.
+		k := elemKey{ip: ip, cidr: 32}
+		return k, s.bmInRange(k)
 	case TypeHashIP:
 		ip &= mask(s.netmask())
 		return elemKey{ip: ip, cidr: 32}, ip != 0
@@ -61,8 +65,8 @@ func (s *Set) KAdd(ip uint32, proto uint8, port uint16, pktLen uint64, now int64
 		timeout = IPSetMaxTimeout
 	}
 	x := Elem{Timeout: timeout, HasTimeout: hasTimeout, Packets: 1, Bytes: pktLen, HasPackets: true, HasBytes: true}
-	if s.Type == TypeBitmapPort {
-		s.bmAdd(k.port, &x, exist, now)
+	if s.isBitmap() {
+		s.bmAdd(k, &x, exist, now)
 		return
 	}
 	s.tryAdd(k, &x, exist, now)

@@ -90,7 +90,41 @@ func sameSet(a, b *Set) bool {
 		a.Opts.HasTimeout == b.Opts.HasTimeout && a.netmask() == b.netmask() &&
 		a.Opts.Counters == b.Opts.Counters && a.Opts.Comment == b.Opts.Comment &&
 		a.Opts.SkbInfo == b.Opts.SkbInfo && a.Opts.ForceAdd == b.Opts.ForceAdd &&
-		a.Opts.PortFrom == b.Opts.PortFrom && a.Opts.PortTo == b.Opts.PortTo
+		a.Opts.PortFrom == b.Opts.PortFrom && a.Opts.PortTo == b.Opts.PortTo &&
+		a.Opts.IPFrom == b.Opts.IPFrom && a.Opts.IPTo == b.Opts.IPTo
+}
+
+// Set type features (IPSET_TYPE_*): sets swap only when their types'
+// features and families agree (so hash:ip and bitmap:ip swap).
+const (
+	featIP      = 1 << 0
+	featPort    = 1 << 1
+	featNomatch = 1 << 7
+)
+
+func (s *Set) features() int {
+	switch s.Type {
+	case TypeHashIP, TypeBitmapIP:
+		return featIP
+	case TypeHashNet:
+		return featIP | featNomatch
+	case TypeHashIPPort:
+		return featIP | featPort
+	case TypeHashNetPort:
+		return featIP | featPort | featNomatch
+	case TypeBitmapPort:
+		return featPort
+	}
+	return 0
+}
+
+// family is the kernel's set->family: inet, or unspec for the
+// family-neutral types.
+func (s *Set) family() string {
+	if s.Type == TypeBitmapPort {
+		return "unspec"
+	}
+	return s.Opts.Family
 }
 
 // Create adds a set; with exist, an identical existing set is not an error.
@@ -204,7 +238,7 @@ func (r *Registry) Swap(from, to string) error {
 	if b == nil {
 		return kerr("Sets cannot be swapped: the second set does not exist")
 	}
-	if a.Type != b.Type || a.Opts.Family != b.Opts.Family {
+	if a.features() != b.features() || a.family() != b.family() {
 		return kerr("The sets cannot be swapped: their type does not match")
 	}
 	if a == b {

@@ -1,9 +1,12 @@
 // Package ipset implements IP sets as the kernel's net/netfilter/ipset
 // keeps them, with the ipset 7.17 userspace's syntax, output and messages:
-// the hash:ip, hash:net, hash:ip,port and hash:net,port types (IPv4) and
-// bitmap:port, with the timeout, counters, comment, nomatch and forceadd
-// extensions. bitmap:port keeps its elements in the same entry store (keyed
-// by port), listed in port order, with the kernel's memory accounting.
+// the hash:ip, hash:net, hash:ip,port and hash:net,port types (IPv4),
+// bitmap:port and bitmap:ip (with its netmask), with the timeout, counters,
+// comment, nomatch and forceadd extensions. The bitmap types keep their
+// elements in the same entry store (keyed by port, or by address masked by
+// the netmask), listed in key order, with the kernel's memory accounting.
+// The kernel's other types (hash:mac, bitmap:ip,mac, list:set, ...) are
+// refused by name.
 //
 // Lookups use Go maps (hash:ip: one map; hash:net: one map per prefix
 // length present, tried longest prefix first as the kernel does) and do not
@@ -27,6 +30,7 @@ const (
 	TypeHashIPPort  = "hash:ip,port"
 	TypeHashNetPort = "hash:net,port"
 	TypeBitmapPort  = "bitmap:port"
+	TypeBitmapIP    = "bitmap:ip"
 )
 
 // Kernel constants (ip_set_hash_gen.h, ip_set.h).
@@ -50,9 +54,11 @@ type Options struct {
 	Family     string // "inet"
 	Hashsize   uint32
 	Maxelem    uint32
-	Netmask    uint8  // hash:ip, hash:ip,port; 0 = 32
+	Netmask    uint8  // hash:ip, hash:ip,port, bitmap:ip; 0 = 32
 	PortFrom   uint16 // bitmap:port range
 	PortTo     uint16
+	IPFrom     uint32 // bitmap:ip range (netmask applied)
+	IPTo       uint32
 	Timeout    uint32
 	HasTimeout bool
 	Counters   bool
@@ -150,10 +156,14 @@ func (s *Set) Revision() int {
 		return 7
 	case TypeHashNetPort:
 		return 8
-	case TypeBitmapPort:
+	case TypeBitmapPort, TypeBitmapIP:
 		return 3
 	}
 	return 6
+}
+
+func (s *Set) isBitmap() bool {
+	return s.Type == TypeBitmapPort || s.Type == TypeBitmapIP
 }
 
 // elemKey identifies an element: address, prefix length (32 for host
@@ -185,7 +195,7 @@ func newSet(name, typ string, o Options, clock func() int64) *Set {
 	switch typ {
 	case TypeHashNet, TypeHashIPPort, TypeHashNetPort:
 		s.elemLen = 8
-	case TypeBitmapPort:
+	case TypeBitmapPort, TypeBitmapIP:
 		s.elemLen = 0
 	}
 	off := s.elemLen
@@ -372,8 +382,8 @@ var (
 // path, call_ad).
 func (s *Set) add(k elemKey, x *Elem, exist bool) error {
 	now := s.now()
-	if s.Type == TypeBitmapPort {
-		return s.bmAdd(k.port, x, exist, now)
+	if s.isBitmap() {
+		return s.bmAdd(k, x, exist, now)
 	}
 	for {
 		err, again := s.tryAdd(k, x, exist, now)
@@ -583,7 +593,7 @@ func (s *Set) gcRegion(r int, now int64) {
 // collector does.
 func (s *Set) GC() {
 	now := s.now()
-	if s.Type == TypeBitmapPort {
+	if s.isBitmap() {
 		s.bmGC(now)
 		return
 	}
@@ -596,8 +606,8 @@ func (s *Set) GC() {
 func (s *Set) del(ek elemKey) error { return s.delAt(ek, s.now()) }
 
 func (s *Set) delAt(ek elemKey, now int64) error {
-	if s.Type == TypeBitmapPort {
-		return s.bmDel(ek.port, now)
+	if s.isBitmap() {
+		return s.bmDel(ek, now)
 	}
 	t := s.t
 	key := s.hkey(ek, t.bits)
@@ -697,7 +707,7 @@ func (s *Set) lookup(ip uint32, now int64) int32 {
 // longest first, a nomatch element ending the search.
 func (s *Set) lookupK(ip uint32, proto uint8, port uint16, now int64) int32 {
 	switch s.Type {
-	case TypeHashIP, TypeHashIPPort, TypeBitmapPort:
+	case TypeHashIP, TypeHashIPPort, TypeBitmapPort, TypeBitmapIP:
 		if m := s.index[32]; m != nil {
 			if i, ok := m[ekey(ip&mask(s.netmask()), proto, port)]; ok && s.matchEntry(i, now) > 0 {
 				return i
@@ -745,7 +755,7 @@ func (s *Set) Len() int {
 
 // MemSize is the kernel's "Size in memory".
 func (s *Set) MemSize() int {
-	if s.Type == TypeBitmapPort {
+	if s.isBitmap() {
 		return s.bmMemSize()
 	}
 	base := 216

@@ -14,7 +14,7 @@ import (
 
 // stateOrder lists every stored entry (expired ones too) in bucket order.
 func (s *Set) stateOrder() []int32 {
-	if s.Type == TypeBitmapPort {
+	if s.isBitmap() {
 		return s.bmMembers(true)
 	}
 	var out []int32
@@ -41,7 +41,7 @@ func (s *Set) writeState(b *strings.Builder) {
 		s.elemText(b, i, 0, true)
 		b.WriteByte('\n')
 	}
-	if s.Type == TypeBitmapPort {
+	if s.isBitmap() {
 		return
 	}
 	b.WriteString("nfgo-layout " + s.Name + " " + strconv.Itoa(int(s.t.bits)) + " ext=")

@@ -18,6 +18,9 @@ type recipe struct {
 
 func w(s string) []string { return strings.Fields(s) }
 
+// rs is "ipset ARGS" (a restore) reading input on its standard input.
+func rs(input, args string) []string { return append([]string{"<", input}, strings.Fields(args)...) }
+
 var diffRecipes = []recipe{
 	{"seed_whitelist", [][]string{
 		w("create drds_whitelist_ips hash:net"), w("add drds_whitelist_ips 100.1.2.0/24"), w("list"),
@@ -140,6 +143,111 @@ var diffRecipes = []recipe{
 		w("add b 10.0.0.0/16,udp:8"), w("add b 10.0.0.0/16,tcp:8"), w("add b 10.0.0.0/30,tcp:81"), w("add b 10.0.0.0/30,tcp:1"),
 		w("add b 10.0.0.0/8,udp:7"), w("add b 10.0.0.0/8,tcp:7"), w("add b 10.0.0.0/24,tcp:79"), w("list -s b"),
 	}},
+	{"bitmap_ip", [][]string{
+		w("create a bitmap:ip range 10.0.0.0-10.0.0.255"), w("list a"),
+		w("create b bitmap:ip range 10.0.0.0/16 netmask 24"), w("list b"),
+		w("create c bitmap:ip range 10.0.0.0/16 timeout 10 counters comment skbinfo"), w("list c"),
+		w("create d bitmap:ip range 10.0.0.0/8"), w("create d bitmap:ip range 10.0.0.0/15"),
+		w("create d bitmap:ip range 10.0.0.0/16"), w("create e bitmap:ip range 10.0.0.0/8 netmask 24"),
+		w("create f bitmap:ip range 10.0.0.0/8 netmask 8"), w("create f bitmap:ip range 10.0.0.0/8 netmask 33"),
+		w("create f bitmap:ip range 10.0.0.0/8 netmask 0"), w("create f bitmap:ip range 10.0.0.0/32"),
+		w("create f bitmap:ip range 10.0.0.5"), w("create f bitmap:ip"), w("create f bitmap:ip range 10.0.0.9-10.0.0.1"),
+		w("list f"), w("save"), w("add a 10.0.0.1"), w("add a 10.0.0.1"), w("add a 10.0.0.1 -exist"),
+		w("add a 10.0.0.5-10.0.0.8"), w("add a 10.0.0.16/30"), w("add a 10.0.0.16/0"), w("add a 10.0.0.16/33"),
+		w("add a 10.0.1.1"), w("add a 9.255.255.255"), w("add a 10.0.0.250-10.0.1.5"), w("add a 10.0.0.254-9.0.0.0"),
+		w("add a 10.0.0.200/24"), w("add a 10.0.0.7-10.0.0.9"), w("add a 10.0.0.100 timeout 5"),
+		w("add a 10.0.0.100 comment x"), w("add a 10.0.0.100 packets 5"), w("add a 10.0.0.100 nomatch"),
+		w("add a 10.0.0.100 foo"), w("add a foo"), w("add a 10.0.0.100,80"), w("list a"), w("test a 10.0.0.5"),
+		w("test a 10.0.0.9"), w("test a 10.0.0.10"), w("test a 10.0.1.10"), w("test a 10.0.0.5-10.0.0.6"),
+		w("test a 10.0.0.4/30"), w("test a 10.0.0.5/32"), w("del a 10.0.0.5"), w("del a 10.0.0.5"),
+		w("del a 10.0.0.5-10.0.0.7"), w("del a 10.0.0.5-10.0.0.7 -exist"), w("del a 10.0.2.1"), w("list a"), w("save a"),
+		w("add b 10.0.1.77"), w("add b 10.0.1.78"), w("add b 10.0.3.0-10.0.5.3"), w("add b 10.0.8.0/22"),
+		w("add b 10.0.16.0/20"), w("add b 10.0.40.7-10.0.42.3"), w("list b"), w("test b 10.0.1.1"), w("test b 10.0.2.1"),
+		w("test b 10.0.1.0"), w("del b 10.0.1.200"), w("list b"),
+		w("create g bitmap:ip range 10.1.0.0-10.1.0.9 timeout 100 counters comment"), w("add g 10.1.0.1"),
+		[]string{"add", "g", "10.1.0.2", "timeout", "0", "comment", "hello world", "packets", "5", "bytes", "7"},
+		w("add g 10.1.0.3 timeout 50 comment hi"), w("add g 10.1.0.3 timeout 60 -exist"), w("add g 10.1.0.4 comment xxx"),
+		w("add g 10.1.0.4 -exist"), w("list g"), w("save g"),
+		w("create h bitmap:ip range 192.168.0.1-192.168.0.6 netmask 30"), w("list h"),
+		w("create i bitmap:ip range 0.0.0.0/16 netmask 32"), w("list i"),
+		w("create j bitmap:ip range 0.0.0.0-255.255.255.255 netmask 16"), w("list -t j"),
+		w("create k bitmap:ip range 0.0.0.0-255.255.255.255 netmask 17"),
+		w("create k bitmap:ip range 0.0.0.0/1 netmask 16"), w("list -t k"),
+		w("create l bitmap:ip range 10.0.0.0/16 netmask 16"), w("create l bitmap:ip range 10.0.0.0/16 netmask 17"),
+		w("list -t l"), w("create m bitmap:ip range 10.0.0.1-10.0.0.2 netmask 31"), w("list m"),
+		w("add k 127.255.255.255"), w("add k 0.0.0.0"), w("list k"), w("create n ipmap range 10.0.0.0/24"), w("list -t n"),
+		w("create o bitmap:ip from 10.0.0.1 to 10.0.0.9"), w("list -t o"), w("create p bitmap:ip network 10.0.0.0/28"),
+		w("list -t p"), w("create q bitmap:ip from 10.0.0.1"), w("create q bitmap:ip range 10.0.0.0/24 range 10.0.1.0/24"),
+		w("create q bitmap:ip range 10.0.0.0/24 hashsize 64"), w("create q bitmap:ip range 10.0.0.0/24 family inet"),
+		w("create q bitmap:ip range 10.0.0.0/24 maxelem 5"), w("create q bitmap:ip range 10.0.0.0/24 forceadd"),
+		w("create q bitmap:ip range 10.0.0.0/24 netmask"), w("create q bitmap:ip range"),
+		w("create q bitmap:ip range 10.0.0.0/33"), w("create q bitmap:ip range 10.0.0.0/0"),
+		w("create q bitmap:ip range foo-bar"), w("create q bitmap:ip range 10.0.0.0-bar"),
+		w("create q bitmap:ip range 0.0.0.0/0 netmask 16"), w("list -t q"),
+		w("create r bitmap:ip range 10.0.0.0-10.0.0.5 netmask 31"), w("list -t r"),
+		w("create s bitmap:ip range 10.0.0.3-10.0.0.4 netmask 31"), w("create s bitmap:ip range 10.0.0.0/24 netmask 24"),
+		w("create s bitmap:ip range 10.0.0.0/24 netmask foo"), w("create s bitmap:ip range 10.0.0.0/24 netmask 0x18"),
+		w("create s bitmap:ip range 10.0.0.0/24 netmask 255.255.255.0"),
+		w("create s bitmap:ip range 10.0.0.0/24 timeout 5 timeout 6"),
+		w("create s bitmap:ip range 10.0.0.0/24 counters counters"),
+		w("create t bitmap:ip range 10.0.0.0/24 bucketsize 4"), w("create t bitmap:ip range 10.0.0.0/24 initval 4"),
+		w("create t bitmap:ip range 10.0.0.0-10.1.0.0"), w("list -t s"), w("create a bitmap:ip range 10.0.0.0/24 -exist"),
+		w("create a bitmap:ip range 10.0.0.0/25 -exist"), w("create a bitmap:ip range 10.0.0.0/24 netmask 30 -exist"),
+		w("create a bitmap:port range 1-2 -exist"), w("create t bitmap:ip from 10.0.0.1-10.0.0.3 to 10.0.0.5"),
+		w("create t bitmap:ip from 10.0.0.1/24 to 10.0.0.5"), w("create t bitmap:ip from 10.0.0.1/32 to 10.0.0.5"),
+		w("create t bitmap:ip network 10.0.0.1 to 10.0.0.5"), w("create t bitmap:ip network 10.0.0.1-10.0.0.4"),
+		w("create t bitmap:ip range 10.0.0.1-10.0.0.5 to 10.0.0.9"),
+		w("create t bitmap:ip to 10.0.0.9 range 10.0.0.1-10.0.0.5"), w("list -t t"),
+		w("create u bitmap:ip to 10.0.0.9 range 10.0.0.1/30"), w("list -t u"),
+		w("create v bitmap:ip from 10.0.0.9 to 10.0.0.1 netmask 30"), w("list -t v"),
+		w("create w bitmap:ip network 10.0.0.9/30 network 10.0.0.1/30"),
+	}},
+	{"bitmap_ip_ops", [][]string{
+		// restore aggregates add/del lines: a line that does not parse loses the pending ones
+		w("list r1"), w("list r2"), w("create a bitmap:ip range 192.168.1.0/24"), w("add a 192.168.1.200"),
+		w("add a 192.168.1.3"), w("add a 192.168.1.100-192.168.1.102"), w("list -s a"), w("list -o save a"), w("save -t"),
+		w("list -n"), w("rename a b"), w("rename b r1"), w("list -t b"), w("swap b r2"), w("list r2"), w("list b"),
+		w("swap b r1"), w("list b"), w("flush b"), w("list b"), w("destroy b"), w("list b"),
+		w("create c bitmap:ip range 10.0.0.0/30 timeout 0"), w("list c"), w("add c 10.0.0.1 timeout 0"),
+		w("add c 10.0.0.2 timeout 2147483"), w("add c 10.0.0.3 timeout 2147484"), w("list c"),
+		w("create d bitmap:ip range 10.0.0.0/24 comment"), []string{"add", "d", "10.0.0.1", "comment", ""},
+		[]string{"add", "d", "10.0.0.2", "comment", "x y"}, w("list d"), w("flush"), w("list"), w("destroy"), w("list"),
+		w("create e bitmap:ip range 10.0.0.0-10.0.255.255 netmask 30"), w("list -t e"), w("add e 10.0.255.255"),
+		w("add e 10.0.0.0-10.0.0.255"), w("list -t e"), w("del e 10.0.0.4/30"), w("del e 10.0.0.4/30"),
+		w("test e 10.0.0.5"), w("test e 10.0.0.9"), w("test e 11.0.0.0"), w("del e 11.0.0.0"), w("del e 10.0.0.4 -exist"),
+		w("create f bitmap:ip range 255.255.255.0/24"), w("add f 255.255.255.250-255.255.255.255"), w("list f"),
+		w("del f 255.255.255.0/24"), w("list f"), w("test f 255.255.255.255 foo"), w("test f"), w("add f"),
+		w("del f 1.2.3.4 timeout 5"), w("add f 255.255.255.1 timeout"), w("add f 255.255.255.1 timeout foo"),
+		w("add f 255.255.255.1 packets -1"),
+		w("create g bitmap:ip range 10.0.0.0/24 timeout 600 counters comment skbinfo"),
+		w("add g 10.0.0.1 timeout 10 packets 1 bytes 2 comment c"), w("save g"),
+		rs("create r1 bitmap:ip range 10.9.0.0/24 netmask 30 counters\nadd r1 10.9.0.5 packets 3 bytes 4\nadd r1 10.9.0.9\nadd r1 10.9.0.300\n", "restore"),
+		w("list r1"),
+		rs("create r2 bitmap:ip range 10.8.0.0-10.8.0.15 comment\nadd r2 10.8.0.1 comment \"a b\"\nadd r2 10.8.0.1\nadd r2 10.8.0.2\n", "restore"),
+		w("list r2"),
+		rs("create r2 bitmap:ip range 10.8.0.0-10.8.0.15 comment\nadd r2 10.8.0.1 comment \"a b\"\nadd r2 10.8.0.3\n", "-! restore"),
+		w("list r2"),
+		rs("add r2 10.8.0.4\nadd r2 10.8.0.5\ndel r2 10.8.0.4\ncreate r3 bitmap:ip range 1.0.0.0/33\n", "restore"),
+		w("list r2"), rs("add r2 10.8.0.6\nadd r2 10.8.0.7\ncreate r3 bitmap:ip range 1.0.0.0/8\nlist r3\n", "restore"),
+		w("list r2"), rs("add r2 10.8.0.8\nadd r2 10.9.0.7\nadd r2 10.8.0.9\n", "restore"), w("list r2"),
+		rs("add r2 10.8.0.10\nadd r2 10.8.0.11 timeout 5\n", "restore"), w("list r2"),
+		rs("add r2 10.8.0.12\ntest r2 10.8.0.12\n", "restore"), w("save r2"),
+		rs("test r2 10.8.0.13\nadd r2 10.8.0.13\n", "restore"), w("list r2"),
+	}},
+	{"fixes_hash", [][]string{
+		// -exist, test texts, duplicate create options, elem separators, swap by type features, aliases
+		w("create h hash:ip"), w("add h 1.2.3.4"), w("test h 1.2.3.4/24"), w("test h 1.2.3.4/32"), w("test h 1.2.3.0/24"),
+		w("test h 1.2.3.4-1.2.3.4"), w("add h foo-bar"), w("add h 1.2.3.5-bar"), w("create n hash:net"),
+		w("add n 1.2.3.0/24"), w("test n 1.2.3.0/24"), w("test n 1.2.3.5/32"), w("test n 1.2.3.5/24"),
+		w("create h2 hash:ip hashsize 64 hashsize 128"), w("create h3 hash:ip family inet family inet"),
+		w("create p bitmap:port range 1-100"), w("add p 5,6"), w("add p tcp:5,6"), w("add h 1.2.3.5 comment x timeout 5"),
+		w("add h 1.2.3.5 packets 1"), w("add h 1.2.3.5 bytes 1 comment x"), w("create x iphash"), w("create y nethash"),
+		w("create z ipporthash"), w("create w portmap range 1-5"), w("list -t"), w("create hi hash:ip initval 0x1"),
+		w("add hi 10.0.0.1"), w("add hi 10.0.0.2"), w("create bi bitmap:ip range 10.0.0.0/24"), w("add bi 10.0.0.7"),
+		w("swap hi bi"), w("list hi"), w("list bi"), w("swap hi n"), w("swap hi w"), w("swap w p"), w("list p"),
+		w("create pp hash:ip,port"), w("add pp 1.2.3.4,80"), w("test pp 1.2.3.4/24,80"), w("test pp 1.2.3.4/32,80"),
+		w("test pp 1.2.3.0/24,80"), w("add h 1.2.3.4,80,tcp"), w("add p 1,2,3"),
+	}},
 	{"timeouts", [][]string{
 		w("create t hash:ip timeout 600 counters initval 0x5"), w("add t 1.1.1.1"), w("add t 1.1.1.2 timeout 0"),
 		w("add t 1.1.1.3 timeout 100"), w("add t 1.1.1.3 timeout 200 -exist"), w("list t"), w("save"),
@@ -182,11 +290,17 @@ func TestDifferential(t *testing.T) {
 			defer exec.Command("ip", "netns", "del", ns).Run()
 			dir := t.TempDir()
 			now := int64(1_800_000_000e9)
+			bad := 0
 			for _, cmd := range rc.cmds {
 				var want result
+				var stdin string
+				if len(cmd) > 1 && cmd[0] == "<" { // rs: a restore with its input
+					stdin, cmd = cmd[1], cmd[2:]
+				}
 				c := exec.Command("ip", append([]string{"netns", "exec", ns, "ipset"}, cmd...)...)
 				var so, se bytes.Buffer
 				c.Stdout, c.Stderr = &so, &se
+				c.Stdin = strings.NewReader(stdin)
 				if err := c.Run(); err != nil {
 					if ee, ok := err.(*exec.ExitError); ok {
 						want.rc = ee.ExitCode()
@@ -194,13 +308,16 @@ func TestDifferential(t *testing.T) {
 				}
 				want.out, want.err = so.String(), se.String()
 				var go_, ge bytes.Buffer
-				got := result{rc: Main(cmd, &Env{Stdout: &go_, Stderr: &ge, StateDir: dir, Clock: func() int64 { return now }})}
+				got := result{rc: Main(cmd, &Env{Stdin: strings.NewReader(stdin), Stdout: &go_, Stderr: &ge, StateDir: dir,
+					Clock: func() int64 { return now }})}
 				got.out, got.err = go_.String(), ge.String()
 				if normalize(got.out) != normalize(want.out) || got.err != want.err || got.rc != want.rc {
+					bad++
 					t.Errorf("ipset %s:\n--- nfgo (rc %d)\n%s%s--- ipset (rc %d)\n%s%s", strings.Join(cmd, " "),
 						got.rc, got.out, got.err, want.rc, want.out, want.err)
 				}
 			}
+			t.Logf("%d command lines, %d differ", len(rc.cmds), bad)
 		})
 	}
 }
