@@ -10,7 +10,9 @@ import (
 
 func TestMain(m *testing.M) {
 	MaybeSend()
-	os.Exit(m.Run())
+	code := m.Run()
+	PrintScoreboard(os.Stdout)
+	os.Exit(code)
 }
 
 func addr(ip []byte) uint32 { return binary.BigEndian.Uint32(ip) }

@@ -26,6 +26,7 @@ func TestKernelReplayTool(t *testing.T) {
 	if _, err := exec.LookPath("conntrack"); err != nil {
 		t.Skip("conntrack tool not found")
 	}
+	Score(t, "replay-tool-any-capture")
 	dir := t.TempDir()
 	anyPcap := filepath.Join(dir, "any.pcap")
 	var kList, kAddr, kRoute string

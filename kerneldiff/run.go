@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -524,6 +525,7 @@ func fmtMAC(b []byte) string {
 // nfgo's, and returns whether they were identical.
 func Compare(t *testing.T, name string, k, n Outcome) bool {
 	t.Helper()
+	Score(t, name)
 	same := true
 	diff := func(what string, a, b []string) {
 		if strings.Join(a, "\n") != strings.Join(b, "\n") {
@@ -563,4 +565,45 @@ func (tp *Topo) subst(s string) string {
 	s = strings.ReplaceAll(s, "NETMAP", "\x00")
 	s = strings.ReplaceAll(s, "NET", strconv.Itoa(tp.N))
 	return strings.ReplaceAll(s, "\x00", "NETMAP")
+}
+
+// The scoreboard: every scenario compared, identical or differing (a
+// scenario differs when its test fails, whatever check failed).
+var scoreboard struct {
+	mu   sync.Mutex
+	rows []scoreRow
+}
+
+type scoreRow struct {
+	name string
+	ok   bool
+}
+
+// Score enters the scenario run by test t on the scoreboard; its result
+// is the test's, known when the test ends.
+func Score(t *testing.T, name string) {
+	t.Cleanup(func() {
+		scoreboard.mu.Lock()
+		scoreboard.rows = append(scoreboard.rows, scoreRow{name, !t.Failed()})
+		scoreboard.mu.Unlock()
+	})
+}
+
+// PrintScoreboard writes the scoreboard (nothing when no scenario ran).
+func PrintScoreboard(w io.Writer) {
+	scoreboard.mu.Lock()
+	defer scoreboard.mu.Unlock()
+	if len(scoreboard.rows) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "kernel differential scoreboard (the kernel on a router in network namespaces against nfgo replaying its tcpdump -i any capture)")
+	same := 0
+	for _, r := range scoreboard.rows {
+		v := "differing"
+		if r.ok {
+			v, same = "identical", same+1
+		}
+		fmt.Fprintf(w, "  %-40s %s\n", r.name, v)
+	}
+	fmt.Fprintf(w, "  TOTAL %d scenarios: identical %d, differing %d\n", len(scoreboard.rows), same, len(scoreboard.rows)-same)
 }

@@ -62,6 +62,7 @@ COMMIT
 
 func TestKernelTraceTool(t *testing.T) {
 	tp := NewTopo(t)
+	Score(t, "trace-tool-pcap")
 	k, frames := RunKernel(t, tp, seed002)
 	dir := t.TempDir()
 	// The frames arriving on r0, as tcpdump -i r0 would keep them.

@@ -41,7 +41,8 @@ Commands:
   iptables          add, delete, list rules (iptables 1.8.9 syntax)
   iptables-save     print the ruleset in iptables-save format
   iptables-restore  load a ruleset in iptables-save format
-  ipset             create and change IP sets (ipset 7.17 syntax; hash:ip, hash:net, ports)
+  ipset             create and change IP sets (ipset 7.17 syntax; hash:ip, hash:net,
+                    hash:ip,port, hash:net,port, bitmap:ip, bitmap:port)
   trace             a packet's path through every table, chain and rule
   replay            a capture through a host's ruleset: verdicts, LOG and
                     TRACE lines, counters, connections, disagreements
