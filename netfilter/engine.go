@@ -119,7 +119,11 @@ type counterPair struct {
 
 // Compile turns a ruleset into a snapshot. Every match and target must
 // have packet logic; one without is an error naming it.
-func Compile(rs *rules.Ruleset) (*Snapshot, error) {
+func Compile(rs *rules.Ruleset) (*Snapshot, error) { return compile(rs, false) }
+
+// compile is Compile; track forces connection tracking on, as on a host
+// where something else (another table, a module) loaded it.
+func compile(rs *rules.Ruleset, track bool) (*Snapshot, error) {
 	s := &Snapshot{tables: map[string]*ctable{}, Ruleset: rs}
 	ncounters := 0
 	for _, t := range rs.Tables {
@@ -134,7 +138,7 @@ func Compile(rs *rules.Ruleset) (*Snapshot, error) {
 	if err := helperWithNAT(rs); err != nil {
 		return nil, err
 	}
-	needCT := needsConntrack(rs)
+	needCT := track || needsConntrack(rs)
 	s.needCT = needCT
 	for h := xt.Hook(0); h < xt.NumHooks; h++ {
 		for _, name := range hookTables[h] {
@@ -676,23 +680,31 @@ func (s *Snapshot) Counters(rs *rules.Ruleset) {
 // Engine publishes snapshots atomically: a packet sees the old ruleset or
 // the new one, never a mix.
 type Engine struct {
-	cur atomic.Pointer[Snapshot]
+	cur   atomic.Pointer[Snapshot]
+	track bool
 }
 
 // New returns an engine running rs.
-func New(rs *rules.Ruleset) (*Engine, error) {
-	s, err := Compile(rs)
+func New(rs *rules.Ruleset) (*Engine, error) { return newEngine(rs, false) }
+
+// NewTracked returns an engine running rs with connection tracking on
+// whatever the rules need (the kernel tracks only when a rule asks for
+// it; a host where conntrack was loaded otherwise tracks every packet).
+func NewTracked(rs *rules.Ruleset) (*Engine, error) { return newEngine(rs, true) }
+
+func newEngine(rs *rules.Ruleset, track bool) (*Engine, error) {
+	s, err := compile(rs, track)
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{}
+	e := &Engine{track: track}
 	e.cur.Store(s)
 	return e, nil
 }
 
 // Swap installs a new ruleset; packets in flight finish on the old one.
 func (e *Engine) Swap(rs *rules.Ruleset) error {
-	s, err := Compile(rs)
+	s, err := compile(rs, e.track)
 	if err != nil {
 		return err
 	}

@@ -39,6 +39,10 @@ type Options struct {
 	Events xt.Events
 	// FragTimeout is net.ipv4.ipfrag_time in ns (0: 30 s).
 	FragTimeout int64
+	// Track turns connection tracking on whatever the rules need (the
+	// host had conntrack loaded for another reason); nfgo rst needs
+	// connections.
+	Track bool
 	// OnPacket, if set, hears what happened to each packet.
 	OnPacket func(*Result)
 	// Origin, if set, may say what the host's socket sent for one of the
@@ -67,6 +71,13 @@ type Result struct {
 	// and leaving nfgo (they differ when NAT rewrote it).
 	Before, After string
 	Why           string // for unexplained and skipped packets
+	// The packet's connection after nfgo ran it (nil: none, INVALID,
+	// untracked) and its ctinfo.
+	Conn   *conntrack.Conn
+	CtInfo conntrack.CtInfo
+	// For a reply: the packet it answers and the rule that made it.
+	ReplyTo int
+	MadeBy  string
 }
 
 // Disagreement is a difference between the host's behaviour, as the
@@ -87,12 +98,24 @@ type Replayer struct {
 	ifaces   map[string]bool // interfaces the capture covers
 
 	forwarded map[string][]fwd // packets nfgo sent out, by bytes
-	pending   [][]byte         // replies nfgo generated, not yet seen
+	pending   []pendingReply   // replies nfgo generated, not yet seen
 	n         int
 
 	// Counters.
 	Received, Forwarded, Replies, Local, Unexplained, Skipped int
 	Disagreements                                             []Disagreement
+}
+
+// pendingReply is a packet nfgo generated (a REJECT reply), waiting to
+// be seen leaving the host.
+type pendingReply struct {
+	b      []byte
+	index  int    // the packet it answers
+	madeBy string // the rule that made it
+	// The answered packet's connection, which the reply carries
+	// (nf_conntrack_attach), and the reply's ctinfo.
+	conn *conntrack.Conn
+	ci   conntrack.CtInfo
 }
 
 type fwd struct {
@@ -104,7 +127,11 @@ type fwd struct {
 // no recent or hashlimit state.
 func New(o Options) (*Replayer, error) {
 	xt.ResetStatefulTables()
-	eng, err := netfilter.New(o.Rules)
+	newEngine := netfilter.New
+	if o.Track {
+		newEngine = netfilter.NewTracked
+	}
+	eng, err := newEngine(o.Rules)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +184,7 @@ func (r *Replayer) Feed(cp *capture.Packet) *Result {
 	// the host sends for them are its own.
 	for _, e := range r.Stack.Expire(cp.Time, r.o.Events) {
 		if e.Outcome.Sent {
-			r.pending = append(r.pending, e.Packet)
+			r.pending = append(r.pending, pendingReply{b: e.Packet, index: -1, madeBy: "reassembly timeout"})
 		}
 	}
 	p := &xt.Pkt{Events: r.o.Events, Time: cp.Time}
@@ -174,6 +201,7 @@ func (r *Replayer) Feed(cp *capture.Packet) *Result {
 	if !r.outgoing(cp) {
 		out := r.Stack.Receive(p, cp.Iface, cp.MAC)
 		res.Kind, res.Outcome, res.After = "received", &out, Endpoints(p)
+		res.Conn, res.CtInfo = p.Conn, p.CtInfo
 		r.Received++
 		switch {
 		case out.Sent && out.Fragments != nil:
@@ -183,11 +211,7 @@ func (r *Replayer) Feed(cp *capture.Packet) *Result {
 		case out.Sent:
 			r.forwarded[string(p.B)] = append(r.forwarded[string(p.B)], fwd{res.Index, out.OutIface})
 		}
-		for _, e := range out.Emitted {
-			if e.Outcome.Sent {
-				r.pending = append(r.pending, e.Packet)
-			}
-		}
+		r.addReplies(res, &out)
 		r.report(res)
 		return res
 	}
@@ -198,11 +222,14 @@ func (r *Replayer) Feed(cp *capture.Packet) *Result {
 			r.forwarded[string(p.B)] = q[1:]
 		}
 		res.Kind = "forwarded"
+		res.Conn, res.CtInfo = nil, 0
 		r.Forwarded++
 		r.report(res)
 		return res
 	}
 	if i := matchReply(r.pending, p.B); i >= 0 {
+		pr := r.pending[i]
+		res.ReplyTo, res.MadeBy, res.Conn, res.CtInfo = pr.index, pr.madeBy, pr.conn, pr.ci
 		r.pending = append(r.pending[:i], r.pending[i+1:]...)
 		res.Kind = "reply"
 		r.Replies++
@@ -224,6 +251,7 @@ func (r *Replayer) Feed(cp *capture.Packet) *Result {
 	}
 	out := r.Stack.Send(p)
 	res.Outcome, res.After = &out, Endpoints(p)
+	res.Conn, res.CtInfo = p.Conn, p.CtInfo
 	if out.Sent && bytes.Equal(p.B, wire) {
 		res.Kind = "local"
 		r.Local++
@@ -267,12 +295,9 @@ func (r *Replayer) feedLoopback(res *Result, p *xt.Pkt) *Result {
 	}
 	in := r.Stack.Receive(p, cp.Iface, mac)
 	res.Kind, res.Outcome, res.After = "loopback", &in, Endpoints(p)
+	res.Conn, res.CtInfo = p.Conn, p.CtInfo
 	r.Local++
-	for _, e := range in.Emitted {
-		if e.Outcome.Sent {
-			r.pending = append(r.pending, e.Packet)
-		}
-	}
+	r.addReplies(res, &in)
 	r.report(res)
 	return res
 }
@@ -290,6 +315,32 @@ func (r *Replayer) origin(p *xt.Pkt) {
 	}
 	if nat.Undo(r.Stack.CT, p.B, p.Time) {
 		p.Reload()
+	}
+}
+
+// addReplies queues the packets nfgo generated for res's packet, each
+// with the rule that made it.
+func (r *Replayer) addReplies(res *Result, out *netfilter.Outcome) {
+	for _, e := range out.Emitted {
+		if !e.Outcome.Sent {
+			continue
+		}
+		by := ""
+		for i := 0; i < out.NSteps; i++ {
+			st := out.Steps[i].Result
+			if st.Rule > 0 {
+				if t := r.o.Rules.Table(st.Table); t != nil {
+					if c := t.Chain(st.Chain); c != nil && st.Rule <= len(c.Rules) {
+						by = rules.RuleSpec(r.o.Rules.Family, st.Table, st.Chain, c.Rules[st.Rule-1])
+					}
+				}
+			}
+		}
+		pr := pendingReply{b: e.Packet, index: res.Index, madeBy: by, conn: res.Conn}
+		if res.Conn != nil {
+			pr.ci = conntrack.Attach(res.CtInfo)
+		}
+		r.pending = append(r.pending, pr)
 	}
 }
 
@@ -335,10 +386,10 @@ func MaskReply(b []byte) []byte {
 	return m
 }
 
-func matchReply(pending [][]byte, b []byte) int {
+func matchReply(pending []pendingReply, b []byte) int {
 	m := MaskReply(b)
 	for i, q := range pending {
-		if bytes.Equal(MaskReply(q), m) {
+		if bytes.Equal(MaskReply(q.b), m) {
 			return i
 		}
 	}

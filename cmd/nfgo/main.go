@@ -14,6 +14,7 @@ import (
 	"github.com/nfgo/nfgo/tools/iptables"
 	"github.com/nfgo/nfgo/tools/recent"
 	"github.com/nfgo/nfgo/tools/replay"
+	"github.com/nfgo/nfgo/tools/rst"
 	"github.com/nfgo/nfgo/tools/trace"
 )
 
@@ -47,6 +48,8 @@ Commands:
   replay            a capture through a host's ruleset: verdicts, LOG and
                     TRACE lines, counters, connections, disagreements
   recent            the recent match's lists (/proc/net/xt_recent)
+  rst               the TCP resets of a capture: who sent each, on which
+                    connection, which REJECT rule made it
   version           print nfgo's version
   help              this text
 
@@ -102,6 +105,9 @@ func run(argv []string) int {
 	}
 	if argv[1] == "replay" {
 		return replay.Main(argv[2:], &replay.Env{Stdout: os.Stdout, Stderr: os.Stderr})
+	}
+	if argv[1] == "rst" {
+		return rst.Main(argv[2:], &rst.Env{Stdout: os.Stdout, Stderr: os.Stderr})
 	}
 	if argv[1] == "recent" {
 		return recent.Main(argv[2:], &recent.Env{Stdout: os.Stdout, Stderr: os.Stderr})
