@@ -13,6 +13,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/nfgo/nfgo/examples/seedcapture"
 	"github.com/nfgo/nfgo/packet"
 )
 
@@ -154,5 +155,45 @@ func TestReplayUsage(t *testing.T) {
 	errb.Reset()
 	if code := Main([]string{"x.pcap"}, &Env{Stdout: &out, Stderr: &errb, StateDir: t.TempDir()}); code != 1 || !strings.Contains(errb.String(), "--host FILE is needed") {
 		t.Fatalf("%d %q", code, errb.String())
+	}
+}
+
+// README's main job: the bundled example capture through the bundled
+// seed ruleset, with no disagreement, the REJECT resets paired with the
+// frames the host sent, the port-forwarded SYN leaving rewritten, and the
+// seed recipes' LOG lines.
+func TestBundledExample(t *testing.T) {
+	root := filepath.Join("..", "..")
+	pcap := filepath.Join(root, "examples", "host-firewall.pcap")
+	onDisk, err := os.ReadFile(pcap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(onDisk, seedcapture.Capture()) {
+		t.Fatal("examples/host-firewall.pcap is not what examples/mkcapture writes: run `go run ./examples/mkcapture`")
+	}
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	code := Main([]string{"--rules", filepath.Join(root, "examples", "host-firewall.rules"), "--host", filepath.Join(root, "examples", "host.json"),
+		"--routes", filepath.Join(root, "examples", "routes.json"), "--log", filepath.Join(dir, "log"), "eth0=" + pcap},
+		&Env{Stdout: &out, Stderr: &errb, StateDir: t.TempDir()})
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s%s", code, out.String(), errb.String())
+	}
+	for _, want := range []string{"received 11, forwarded 1 (matched byte for byte), replies 2,", "disagreements: 0\n",
+		"         2  DROP at INPUT (filter ssh_guard rule 1)\n"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, out.String())
+		}
+	}
+	log, _ := os.ReadFile(filepath.Join(dir, "log"))
+	for _, want := range []string{
+		"[1795428030.000000] SSHOPEN: IN=eth0 OUT= MAC=02:00:00:00:00:01:02:00:00:00:00:fe:08:00 SRC=198.51.100.9 DST=10.176.7.5 LEN=78 ",
+		"[1795428040.000000] [plantegg] IN=eth0 OUT= MAC=02:00:00:00:00:01:02:00:00:00:00:20:08:00 SRC=10.176.7.20 DST=10.176.7.5 LEN=40 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=TCP SPT=3306 DPT=51234 SEQ=777 ACK=888 ",
+		"[1795428015.000000] [plantegg] IN= OUT=eth0 SRC=10.176.7.5 DST=203.0.113.7 LEN=40 ",
+	} {
+		if !strings.Contains(string(log), want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
 	}
 }
