@@ -60,6 +60,15 @@ func FuzzParseCommand(f *testing.F) {
 		if err := ResolveJump(tbl, p); err != nil {
 			return
 		}
+		// The tools refuse what the text store cannot keep (a recent
+		// --name with a quote and a newline, say), as nfgo iptables does
+		// before applying.
+		if p.Command&(CmdAppend|CmdInsert|CmdReplace) != 0 && CheckStorable(rs.Family, tbl.Name, p.Chain, p.Rule) != nil {
+			return
+		}
+		if CheckStorableName(p) != nil {
+			return
+		}
 		if _, err := Apply(rs, tbl, p, io.Discard); err != nil {
 			return
 		}
