@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 
+	ctool "github.com/nfgo/nfgo/tools/conntrack"
 	"github.com/nfgo/nfgo/tools/ipset"
 	"github.com/nfgo/nfgo/tools/iptables"
 	"github.com/nfgo/nfgo/tools/recent"
@@ -45,6 +46,7 @@ Commands:
   ipset             create and change IP sets (ipset 7.17 syntax; hash:ip, hash:net,
                     hash:ip,port, hash:net,port, bitmap:ip, bitmap:port)
   trace             a packet's path through every table, chain and rule
+  conntrack         list, get, delete, flush connection tracking entries (conntrack-tools 1.4.7 syntax)
   replay            a capture through a host's ruleset: verdicts, LOG and
                     TRACE lines, counters, connections, disagreements
   recent            the recent match's lists (/proc/net/xt_recent)
@@ -82,6 +84,9 @@ func run(argv []string) int {
 	if name == "ipset" {
 		return ipset.Main(argv[1:], &ipset.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
 	}
+	if name == "conntrack" {
+		return conntrackMain(argv[1:])
+	}
 	if len(argv) < 2 {
 		fmt.Fprint(os.Stderr, usage)
 		return 2
@@ -100,6 +105,9 @@ func run(argv []string) int {
 	if argv[1] == "ipset" {
 		return ipset.Main(argv[2:], &ipset.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
 	}
+	if argv[1] == "conntrack" {
+		return conntrackMain(argv[2:])
+	}
 	if argv[1] == "trace" {
 		return trace.Main(argv[2:], &trace.Env{Stdout: os.Stdout, Stderr: os.Stderr})
 	}
@@ -114,4 +122,11 @@ func run(argv []string) int {
 	}
 	fmt.Fprintf(os.Stderr, "nfgo: unknown command %q\n\n%s", argv[1], usage)
 	return 2
+}
+
+// conntrackMain runs the conntrack tool. The standalone binary has no
+// connection tracking table (a running gateway holds the live one): -h,
+// -V and parameter errors behave as conntrack's, the rest says so.
+func conntrackMain(args []string) int {
+	return ctool.Main(args, &ctool.Env{Stdout: os.Stdout, Stderr: os.Stderr})
 }

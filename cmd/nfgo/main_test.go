@@ -59,3 +59,37 @@ func TestMultiCall(t *testing.T) {
 		t.Fatalf("-V: %d %q", code, out)
 	}
 }
+
+// conntrack answers by name and as "nfgo conntrack"; the standalone
+// binary has no table but parses and helps as conntrack 1.4.7 does.
+func TestConntrackApplet(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "nfgo")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	if err := os.Symlink(bin, filepath.Join(dir, "conntrack")); err != nil {
+		t.Fatal(err)
+	}
+	run := func(argv ...string) (string, string, int) {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		var o, e strings.Builder
+		cmd.Stdout, cmd.Stderr = &o, &e
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		return o.String(), e.String(), code
+	}
+	if o, _, code := run(bin, "conntrack", "-V"); code != 0 || o != "conntrack v1.4.7 (conntrack-tools)\n" {
+		t.Errorf("nfgo conntrack -V: %d %q", code, o)
+	}
+	if _, e, code := run(filepath.Join(dir, "conntrack"), "-L"); code != 1 || !strings.Contains(e, "no connection tracking table here") {
+		t.Errorf("conntrack -L: %d %q", code, e)
+	}
+	if _, e, code := run(filepath.Join(dir, "conntrack"), "-L", "--bogus"); code != 2 ||
+		e != "conntrack v1.4.7 (conntrack-tools): unknown option `--bogus'\nTry `conntrack -h' or 'conntrack --help' for more information.\n" {
+		t.Errorf("conntrack -L --bogus: %d %q", code, e)
+	}
+}
