@@ -123,25 +123,28 @@ func checkSetName(n string) error {
 var typeAliases = map[string]string{
 	"iphash": TypeHashIP, "nethash": TypeHashNet, "ipporthash": TypeHashIPPort,
 	"portmap": TypeBitmapPort, "ipmap": TypeBitmapIP,
+	"ipportiphash": TypeHashIPPortIP, "ipportnethash": TypeHashIPPortNet,
 }
 
 // unsupportedTypes are the kernel's other set types, which nfgo does not
 // implement.
 var unsupportedTypes = map[string]bool{
 	"hash:mac": true, "machash": true, "bitmap:ip,mac": true, "macipmap": true, "hash:ip,mac": true,
-	"hash:net,net": true, "hash:net,iface": true, "hash:ip,port,ip": true, "hash:ip,port,net": true,
+	"hash:net,net": true, "hash:net,iface": true,
 	"hash:ip,mark": true, "hash:net,port,net": true, "list:set": true, "setlist": true,
 }
 
 // createArgs lists the create options of each type (the .args of its
 // libipset type's IPSET_CREATE command).
 var createArgs = map[string]string{
-	TypeHashIP:      " family hashsize maxelem netmask timeout counters comment forceadd skbinfo bucketsize initval ",
-	TypeHashNet:     " family hashsize maxelem timeout counters comment forceadd skbinfo bucketsize initval ",
-	TypeHashIPPort:  " family hashsize maxelem netmask timeout counters comment forceadd skbinfo bucketsize initval ",
-	TypeHashNetPort: " family hashsize maxelem timeout counters comment forceadd skbinfo bucketsize initval ",
-	TypeBitmapPort:  " range timeout counters comment skbinfo ",
-	TypeBitmapIP:    " range netmask timeout counters comment skbinfo from to network ",
+	TypeHashIP:        " family hashsize maxelem netmask timeout counters comment forceadd skbinfo bucketsize initval ",
+	TypeHashNet:       " family hashsize maxelem timeout counters comment forceadd skbinfo bucketsize initval ",
+	TypeHashIPPort:    " family hashsize maxelem netmask timeout counters comment forceadd skbinfo bucketsize initval ",
+	TypeHashNetPort:   " family hashsize maxelem timeout counters comment forceadd skbinfo bucketsize initval ",
+	TypeHashIPPortIP:  " family hashsize maxelem timeout counters comment forceadd skbinfo bucketsize initval ",
+	TypeHashIPPortNet: " family hashsize maxelem timeout counters comment forceadd skbinfo bucketsize initval ",
+	TypeBitmapPort:    " range timeout counters comment skbinfo ",
+	TypeBitmapIP:      " range netmask timeout counters comment skbinfo from to network ",
 }
 
 // createOpt is the libipset data option an argument sets: a second
@@ -430,57 +433,105 @@ type elemSpec struct {
 	port      uint16
 	portTo    uint16
 	hasPortTo bool
-	x         Elem
-	expires   int64 // state files
-	hasExp    bool
+	// the third part of hash:ip,port,ip and hash:ip,port,net
+	ip2, ip2To  uint32
+	cidr2       uint8
+	hasCidr2    bool
+	hasIP2To    bool
+	testNomatch bool // test ... nomatch (the net types)
+	x           Elem
+	expires     int64 // state files
+	hasExp      bool
 }
 
 func parseIPPart(e *elemSpec, a string) error {
-	ipPart := a
-	if j := strings.IndexByte(a, '/'); j >= 0 {
-		ipPart = a[:j]
-		c := a[j+1:]
-		n, err := strconv.ParseUint(c, 10, 8)
-		if err != nil {
-			if isNum(c) {
-				return syntaxf("'%s' is out of range 0-32", c)
-			}
-			return syntaxf("'%s' is invalid as number", c)
-		}
-		if n > 32 {
-			return syntaxf("'%s' is out of range 0-32", c)
-		}
-		e.cidr, e.hasCidr = uint8(n), true
-	} else if j := strings.IndexByte(a, '-'); j >= 0 {
-		// parse_ipaddr: the first address, then the second.
-		ip, ok := parseIPv4(a[:j])
-		if !ok {
-			return syntaxf("cannot parse %s: resolving to IPv4 address failed", a[:j])
-		}
-		to, ok := parseIPv4(a[j+1:])
-		if !ok {
-			return syntaxf("cannot parse %s: resolving to IPv4 address failed", a[j+1:])
-		}
-		e.ip, e.to, e.hasTo = ip, to, true
-		return nil
+	ip, to, c, hasTo, hasCidr, err := parseAddr(a)
+	if err != nil {
+		return err
 	}
-	ip, ok := parseIPv4(ipPart)
-	if !ok {
-		return syntaxf("cannot parse %s: resolving to IPv4 address failed", ipPart)
+	e.ip, e.to, e.hasTo = ip, to, hasTo
+	if hasCidr {
+		e.cidr, e.hasCidr = c, true
 	}
-	e.ip = ip
 	return nil
 }
 
-// oneDim tells whether the type's elements have one part (libipset's
-// IPSET_DIM_ONE): a ',' in an element is then an error.
-func (s *Set) oneDim() bool { return !s.hasPort() }
+// parseAddr is libipset's parse_ipaddr: IP, IP/CIDR (the prefix parsed
+// first, base 0) or IP-IP, the separators found as ipset_strchr finds
+// them (not at the start or the end of the word).
+func parseAddr(a string) (ip, to uint32, cidr uint8, hasTo, hasCidr bool, err error) {
+	ipPart := a
+	if j := sepIndex(a, '/'); j >= 0 {
+		ipPart = a[:j]
+		n, err := parseUint(a[j+1:], 32)
+		if err != nil {
+			return 0, 0, 0, false, false, err
+		}
+		cidr, hasCidr = uint8(n), true
+	} else if j := sepIndex(a, '-'); j >= 0 {
+		// parse_ipaddr: the first address, then the second.
+		var ok bool
+		if ip, ok = parseIPv4(a[:j]); !ok {
+			return 0, 0, 0, false, false, syntaxf("cannot parse %s: resolving to IPv4 address failed", a[:j])
+		}
+		if to, ok = parseIPv4(a[j+1:]); !ok {
+			return 0, 0, 0, false, false, syntaxf("cannot parse %s: resolving to IPv4 address failed", a[j+1:])
+		}
+		return ip, to, 0, true, false, nil
+	}
+	ip, ok := parseIPv4(ipPart)
+	if !ok {
+		return 0, 0, 0, false, false, syntaxf("cannot parse %s: resolving to IPv4 address failed", ipPart)
+	}
+	return ip, 0, cidr, false, hasCidr, nil
+}
+
+// parseIP2 parses the third part: hash:ip,port,ip takes a plain address
+// (ipset_parse_single_ip: "/32" passes here), hash:ip,port,net an
+// address, IP/CIDR or a range.
+func (s *Set) parseIP2(e *elemSpec, a string) error {
+	if s.Type == TypeHashIPPortIP {
+		if j := sepIndex(a, '/'); sepIndex(a, '-') >= 0 || (j >= 0 && a[j:] != "/32") {
+			return syntaxf("plain IP address must be supplied: %s", a)
+		}
+	}
+	ip, to, c, hasTo, hasCidr, err := parseAddr(a)
+	if err != nil {
+		return err
+	}
+	e.ip2, e.ip2To, e.hasIP2To = ip, to, hasTo
+	if hasCidr {
+		e.cidr2, e.hasCidr2 = c, true
+	}
+	return nil
+}
 
 func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error) {
 	e := &elemSpec{}
 	a := args[0]
 	var err error
-	if s.oneDim() && sepIndex(a, ',') >= 0 {
+	// ipset_parse_elem: split into the type's parts, then parse them in
+	// order.
+	dim := s.Dimension()
+	part1, part2, part3 := a, "", ""
+	if j := sepIndex(a, ','); dim > 1 {
+		if j < 0 {
+			return nil, syntaxf("Second element is missing from %s.", a)
+		}
+		part1, part2 = a[:j], a[j+1:]
+		k := sepIndex(part2, ',')
+		if dim > 2 {
+			if k < 0 {
+				return nil, syntaxf("Third element is missing from %s.", a)
+			}
+			part2, part3 = part2[:k], part2[k+1:]
+			if sepIndex(part3, ',') >= 0 {
+				return nil, syntaxf("Three elem separators in %s, but settype %s supports two.", a, s.Type)
+			}
+		} else if k >= 0 {
+			return nil, syntaxf("Two elem separators in %s, but settype %s supports one.", a, s.Type)
+		}
+	} else if j >= 0 {
 		return nil, syntaxf("Elem separator in %s, but settype %s supports none.", a, s.Type)
 	}
 	switch {
@@ -494,20 +545,21 @@ func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error)
 		}
 		e.proto = 0
 	case s.hasPort():
-		j := sepIndex(a, ',')
-		if j < 0 {
-			return nil, syntaxf("Second element is missing from %s.", a)
-		}
-		if err := parseIPPart(e, a[:j]); err != nil {
+		if err := parseIPPart(e, part1); err != nil {
 			return nil, err
 		}
-		if e.proto, e.port, e.portTo, e.hasPortTo, err = parseProtoPort(a[j+1:], cmd); err != nil {
+		if e.proto, e.port, e.portTo, e.hasPortTo, err = parseProtoPort(part2, cmd); err != nil {
 			return nil, err
 		}
 		if !protoWithPorts(e.proto) {
 			e.hasPortTo = false
 			if e.proto != 1 {
 				e.port = 0
+			}
+		}
+		if dim > 2 {
+			if err := s.parseIP2(e, part3); err != nil {
+				return nil, err
 			}
 		}
 	default:
@@ -569,8 +621,12 @@ func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error)
 				return nil, syntaxf("Comment is longer than the maximum allowed %d characters", maxCommentSize)
 			}
 			e.x.Comment, e.x.HasComment = v, true
-		case o == "nomatch" && s.isNet() && cmd != "test":
-			e.x.NoMatch = true
+		case o == "nomatch" && s.isNet() && cmd != "del":
+			if cmd == "test" {
+				e.testNomatch = true
+			} else {
+				e.x.NoMatch = true
+			}
 		default:
 			return nil, perrf("Unknown argument: `%s'", o)
 		}
@@ -621,10 +677,17 @@ func (s *Set) specKey(e *elemSpec) elemKey {
 		return elemKey{cidr: 32, port: e.port}
 	}
 	c := uint8(32)
-	if s.isNet() && e.hasCidr {
+	if s.netOnIP() && e.hasCidr {
 		c = e.cidr
 	}
-	return elemKey{ip: e.ip, cidr: c, proto: e.proto, port: e.port}
+	k := elemKey{ip: e.ip, cidr: c, proto: e.proto, port: e.port}
+	if s.hasIP2() {
+		k.ip2 = e.ip2
+		if s.Type == TypeHashIPPortNet && e.hasCidr2 {
+			k.cidr = e.cidr2
+		}
+	}
+	return k
 }
 
 var errProto = kerr("Invalid protocol specified")
@@ -644,7 +707,52 @@ func (s *Set) specText(e *elemSpec) string {
 	}
 	b.WriteByte(',')
 	portText(&b, e.proto, e.port)
+	if s.hasIP2() {
+		b.WriteByte(',')
+		b.WriteString(ipString(e.ip2))
+		if e.hasCidr2 && e.cidr2 != 32 {
+			b.WriteString("/" + strconv.Itoa(int(e.cidr2)))
+		}
+	}
 	return b.String()
+}
+
+var errHashRange = kerr("Invalid range, covers the whole address space")
+
+// checkAllowed is the ipset tool's check_allowed: the parts of an element
+// the command does not take for the set's type, in the order of libipset's
+// options (IP_TO, CIDR, PORT_TO, then CIDR2 of hash:ip,port,ip, for which
+// the tool has no message of its own). It is the tool's custom error: a
+// restore prints it without the line number.
+func (s *Set) checkAllowed(cmd string, e *elemSpec) error {
+	fam := "inet"
+	if s.Type == TypeBitmapPort {
+		fam = "unspec"
+	}
+	refuse := func(what string) error {
+		return &Error{Msg: what + " is not allowed in command " + cmd + " with set type " + s.Type + " and family " + fam,
+			Status: 1, NoLine: true}
+	}
+	if cmd == "test" && (s.hasPort() || s.isBitmap()) {
+		if e.hasTo {
+			return refuse("FROM-TO IP range")
+		}
+		if e.hasCidr && s.Type != TypeHashNetPort {
+			return refuse("IP/CIDR range")
+		}
+		if e.hasPortTo {
+			return refuse("FROM-TO port range")
+		}
+	}
+	if s.Type == TypeHashIPPortIP && e.hasCidr2 {
+		// IPSET_OPT_CIDR2 (28): add takes options, del and test none.
+		m := "There are not allowed options (28) but option list is empty. It's a bug, please report the problem."
+		if cmd == "add" {
+			m = "There are not allowed options (28) but can't resolve them. It's a bug, please report the problem."
+		}
+		return &Error{Msg: m, Status: 1, NoLine: true}
+	}
+	return nil
 }
 
 var errCidr = kerr("The value of the CIDR parameter of the IP address is invalid")
@@ -670,6 +778,9 @@ func (s *Set) adt(cmd string, e *elemSpec, exist bool) error {
 			return nil
 		}
 		return err
+	}
+	if s.Type == TypeHashIPPortNet && e.hasCidr2 && e.cidr2 == 0 {
+		return errCidr // hash_ipportnet4_uadt checks CIDR2 before the protocol
 	}
 	if s.hasPort() && e.proto == 0 {
 		return errProto
@@ -700,6 +811,8 @@ func (s *Set) adt(cmd string, e *elemSpec, exist bool) error {
 		return ports(elemKey{cidr: 32})
 	case TypeBitmapIP:
 		return s.bitmapIPAdt(e, one)
+	case TypeHashIPPortNet:
+		return s.ipportnetAdt(e, one)
 	case TypeHashNet, TypeHashNetPort:
 		c := uint8(32)
 		if e.hasCidr {
@@ -740,10 +853,72 @@ func (s *Set) adt(cmd string, e *elemSpec, exist bool) error {
 	to &= mask(nm)
 	step := uint32(1) << (32 - nm)
 	for ip := from; ; ip += step {
-		if err := ports(elemKey{ip: ip, cidr: 32, proto: e.proto}); err != nil {
+		if err := ports(elemKey{ip: ip, ip2: e.ip2, cidr: 32, proto: e.proto}); err != nil {
 			return err
 		}
 		if ip >= to || ip+step == 0 {
+			return nil
+		}
+	}
+}
+
+// ipportnetAdt is hash_ipportnet4_uadt's add/del: one element unless a
+// range is given (the first address as FROM-TO or IP/CIDR, a port range,
+// the third part as FROM-TO); ranges are walked address, port, then the
+// third part split into prefixes (a third part given as IP/CIDR is one
+// prefix).
+func (s *Set) ipportnetAdt(e *elemSpec, one func(elemKey) error) error {
+	c2 := uint8(32)
+	if e.hasCidr2 {
+		c2 = e.cidr2
+	}
+	withPorts := protoWithPorts(e.proto) && e.hasPortTo
+	if !e.hasCidr && !e.hasTo && !withPorts && !e.hasIP2To {
+		return one(elemKey{ip: e.ip, ip2: e.ip2 & mask(c2), cidr: c2, proto: e.proto, port: e.port})
+	}
+	from, to := e.ip, e.ip
+	if e.hasTo {
+		to = e.to
+		if from > to {
+			from, to = to, from
+		}
+	} else if e.hasCidr {
+		if e.cidr == 0 {
+			return errCidr
+		}
+		from &= mask(e.cidr)
+		to = from | ^mask(e.cidr)
+	}
+	pfrom, pto := e.port, e.port
+	if e.hasPortTo {
+		pto = e.portTo
+		if pfrom > pto {
+			pfrom, pto = pto, pfrom
+		}
+	}
+	ip2from, ip2to := e.ip2&mask(c2), e.ip2|^mask(c2)
+	if e.hasIP2To {
+		ip2from, ip2to = e.ip2, e.ip2To
+		if ip2from > ip2to {
+			ip2from, ip2to = ip2to, ip2from
+		}
+		if ip2from == 0 && ip2to == 0xffffffff {
+			return errHashRange
+		}
+	}
+	for ip := from; ; ip++ {
+		for p := pfrom; ; p++ {
+			err := rangeToCidrs(ip2from, ip2to, func(ip2 uint32, c uint8) error {
+				return one(elemKey{ip: ip, ip2: ip2, cidr: c, proto: e.proto, port: p})
+			})
+			if err != nil {
+				return err
+			}
+			if p == pto {
+				break
+			}
+		}
+		if ip == to {
 			return nil
 		}
 	}
@@ -806,6 +981,9 @@ func (r *Registry) parseAD(c *Command, state bool) (*Set, *elemSpec, error) {
 	}
 	e, err := parseElem(s, c.Name, c.Args[1:], state)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.checkAllowed(c.Name, e); err != nil {
 		return nil, nil, err
 	}
 	return s, e, nil
@@ -873,41 +1051,52 @@ func (r *Registry) exec(c *Command, out *strings.Builder, state bool) (changed b
 		if c.Name == "test" {
 			var hit bool
 			now := s.now()
-			if s.hasPort() && e.proto == 0 {
-				return false, errProto
-			}
-			if s.hasPort() || s.isBitmap() {
-				fam := "inet"
-				if s.Type == TypeBitmapPort {
-					fam = "unspec"
+			// ip_set_utest: a kernel error is "not in set".
+			kernelErr := s.hasPort() && e.proto == 0
+			// test ... nomatch inverts the net types' answer
+			// (ip_set_enomatch): in the set when a nomatch element
+			// decides, not when a matching one does.
+			found := func(i int32, nm bool) bool {
+				if e.testNomatch {
+					return nm
 				}
-				if e.hasTo {
-					return false, kerrf("FROM-TO IP range is not allowed in command test with set type %s and family %s", s.Type, fam)
-				}
-				if e.hasCidr && (s.Type == TypeBitmapIP || s.Type == TypeHashIPPort) {
-					return false, kerrf("IP/CIDR range is not allowed in command test with set type %s and family %s", s.Type, fam)
-				}
-				if e.hasPortTo {
-					return false, kerrf("FROM-TO port range is not allowed in command test with set type %s and family %s", s.Type, fam)
-				}
+				return i >= 0
 			}
 			switch s.Type {
 			case TypeBitmapPort, TypeBitmapIP:
 				k := elemKey{ip: e.ip, port: e.port}
 				hit = s.bmInRange(k) && s.lookupK(k.ip, 0, k.port, now) >= 0
-			case TypeHashNet, TypeHashNetPort:
+			case TypeHashNet, TypeHashNetPort, TypeHashIPPortNet:
 				cidr := uint8(32)
-				if e.hasCidr {
+				k := elemKey{ip: e.ip, ip2: e.ip2, proto: e.proto, port: e.port}
+				if s.Type == TypeHashIPPortNet {
+					if e.hasCidr2 {
+						cidr = e.cidr2
+					}
+					if cidr == 0 {
+						kernelErr = true
+					}
+				} else if e.hasCidr {
 					cidr = e.cidr
+					if cidr == 0 {
+						return false, errCidr
+					}
 				}
-				if cidr == 0 {
-					return false, errCidr
-				}
-				if cidr == 32 {
-					hit = s.lookupK(e.ip, e.proto, e.port, now) >= 0
-				} else {
-					i := s.lookupExact(elemKey{ip: e.ip & mask(cidr), cidr: cidr, proto: e.proto, port: e.port})
-					hit = i >= 0 && s.matchEntry(i, now) > 0
+				switch {
+				case kernelErr:
+				case cidr == 32:
+					hit = found(s.lookupNM(k, now))
+				default:
+					if s.netOnIP() {
+						k.ip &= mask(cidr)
+					} else {
+						k.ip2 &= mask(cidr)
+					}
+					k.cidr = cidr
+					if i := s.lookupExact(k); i >= 0 {
+						m := s.matchEntry(i, now)
+						hit = (m > 0 && !e.testNomatch) || (m < 0 && e.testNomatch)
+					}
 				}
 			case TypeHashIP:
 				// hash_ip4_uadt tests the address alone, any prefix ignored.
@@ -917,7 +1106,7 @@ func (r *Registry) exec(c *Command, out *strings.Builder, state bool) (changed b
 				if e.hasCidr {
 					ip &= mask(e.cidr)
 				}
-				hit = s.lookupK(ip, e.proto, e.port, now) >= 0
+				hit = !kernelErr && s.lookupE(elemKey{ip: ip, ip2: e.ip2, proto: e.proto, port: e.port}, now) >= 0
 			}
 			txt := arg(1)
 			if !e.hasTo {
@@ -1107,7 +1296,7 @@ func (r *Registry) restore(text string, exist bool, out *strings.Builder, state 
 		lineErr := func(n int, err error) error {
 			// A test ends the restore with its own result.
 			e, _ := err.(*Error)
-			if e != nil && (e.Status == 2 || e.Plain) {
+			if e != nil && (e.Status == 2 || e.Plain || e.NoLine) {
 				return err
 			}
 			return &Error{Msg: "Error in line " + strconv.Itoa(n+1) + ": " + err.Error(), Status: 1}

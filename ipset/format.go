@@ -83,22 +83,154 @@ func (s *Set) members(sorted bool) []int32 {
 		}
 	}
 	if sorted {
-		sort.SliceStable(out, func(a, b int) bool {
-			x, y := &s.entries[out[a]], &s.entries[out[b]]
-			if x.ip != y.ip {
-				return x.ip < y.ip
-			}
-			if x.cidr != y.cidr {
-				// ipset 7.17 lists the longer prefix of one address first.
-				return x.cidr > y.cidr
-			}
-			if x.proto != y.proto {
-				return x.proto < y.proto
-			}
-			return x.port < y.port
-		})
+		// ipset sorts the listed lines with its bystrcmp, stably.
+		now := s.now()
+		txt := make(map[int32]string, len(out))
+		for _, i := range out {
+			var b strings.Builder
+			s.elemText(&b, i, now, false)
+			txt[i] = b.String()
+		}
+		sort.SliceStable(out, func(a, b int) bool { return bystrcmp(txt[out[a]], txt[out[b]]) < 0 })
 	}
 	return out
+}
+
+// strtol16 is strtol(s+i, &end, 16): the value and the end index (i when
+// no number was read).
+func strtol16(s string, i int) (int64, int) {
+	j := i
+	for j < len(s) && (s[j] == ' ' || (s[j] >= '\t' && s[j] <= '\r')) {
+		j++
+	}
+	neg := false
+	if j < len(s) && (s[j] == '+' || s[j] == '-') {
+		neg = s[j] == '-'
+		j++
+	}
+	hex := func(c byte) (int64, bool) {
+		switch {
+		case c >= '0' && c <= '9':
+			return int64(c - '0'), true
+		case c >= 'a' && c <= 'f':
+			return int64(c-'a') + 10, true
+		case c >= 'A' && c <= 'F':
+			return int64(c-'A') + 10, true
+		}
+		return 0, false
+	}
+	if j+2 < len(s) && s[j] == '0' && (s[j+1] == 'x' || s[j+1] == 'X') {
+		if _, ok := hex(s[j+2]); ok {
+			j += 2
+		}
+	}
+	var v uint64
+	start, over := j, false
+	for j < len(s) {
+		d, ok := hex(s[j])
+		if !ok {
+			break
+		}
+		if v > (1<<63)>>4 {
+			over = true
+		}
+		v = v<<4 | uint64(d)
+		j++
+	}
+	if j == start {
+		return 0, i
+	}
+	switch {
+	case over || (!neg && v > 1<<63-1):
+		if neg {
+			return -1 << 63, j
+		}
+		return 1<<63 - 1, j
+	case neg && v > 1<<63:
+		return -1 << 63, j
+	case neg:
+		return -int64(v), j
+	}
+	return int64(v), j
+}
+
+func at(s string, i int) byte {
+	if i < len(s) {
+		return s[i]
+	}
+	return 0
+}
+
+// bystrcmp is libipset's comparison of two listed elements for "list
+// -s": numbers (read as hexadecimal) compared by value, a prefix length
+// after '/' in reverse (the longer prefix first) and an address without
+// one before an address with one, names (protocols, ICMP names) by length
+// and then bytes. Its int result is the C function's (the long
+// difference truncated).
+func bystrcmp(x, y string) int {
+	i, j := 0, 0
+	neg := int64(1)
+	for i < len(x) && j < len(y) {
+		n1, e1 := strtol16(x, i)
+		n2, e2 := strtol16(y, j)
+		if e1 == i || e2 == j {
+			c1 := strings.IndexAny(x[i:], ":,")
+			if c1 < 0 {
+				c1 = len(x) - i
+			}
+			c2 := strings.IndexAny(y[j:], ":,")
+			if c2 < 0 {
+				c2 = len(y) - j
+			}
+			if c1 != 0 || c2 != 0 {
+				if c1 == c2 {
+					if r := strings.Compare(x[i:i+c1], y[j:j+c1]); r != 0 {
+						return r
+					}
+					i += c1 + 1
+					j += c1 + 1
+					neg = 1
+					continue
+				}
+				if c1 < c2 {
+					return -1
+				}
+				return 1
+			}
+			return strings.Compare(x[i:], y[j:])
+		}
+		if n1 != n2 {
+			return int(int32(neg * (n1 - n2)))
+		}
+		s1, s2 := at(x, e1), at(y, e2)
+		if s1 == '/' || s2 == '/' {
+			if s1 == s2 {
+				neg = -1
+			} else if s1 == '/' {
+				return 1
+			} else {
+				return -1
+			}
+		}
+		i, j = e1+1, e2+1
+		if at(x, i) == ':' || at(y, j) == ':' {
+			if at(x, i) == at(y, j) {
+				i++
+				j++
+			} else if at(x, i) == ':' {
+				return -1
+			} else {
+				return 1
+			}
+		}
+	}
+	switch {
+	case i < len(x):
+		return 1
+	case j < len(y):
+		return -1
+	}
+	return 0
 }
 
 // remaining is ip_set_timeout_get: whole seconds left, at least 1.
@@ -122,13 +254,21 @@ func (s *Set) elemText(b *strings.Builder, i int32, now int64, state bool) {
 		b.WriteString(ipString(e.ip))
 	default:
 		b.WriteString(ipString(e.ip))
-		if s.isNet() && e.cidr != 32 {
+		if s.netOnIP() && e.cidr != 32 {
 			b.WriteByte('/')
 			b.WriteString(strconv.Itoa(int(e.cidr)))
 		}
 		if s.hasPort() {
 			b.WriteByte(',')
 			portText(b, e.proto, e.port)
+		}
+		if s.hasIP2() {
+			b.WriteByte(',')
+			b.WriteString(ipString(e.ip2))
+			if s.Type == TypeHashIPPortNet && e.cidr != 32 {
+				b.WriteByte('/')
+				b.WriteString(strconv.Itoa(int(e.cidr)))
+			}
 		}
 	}
 	if s.Opts.HasTimeout {

@@ -82,6 +82,9 @@ func FuzzRestore(f *testing.F) {
 	f.Add("create i bitmap:ip range 10.0.0.0/16 netmask 24 timeout 4 counters comment\nadd i 10.0.1.0-10.0.3.9 packets 4\ndel i 10.0.2.7\ntest i 10.0.3.1\n")
 	f.Add("create j ipmap from 10.0.0.9 to 10.0.0.1\nadd j 10.0.0.2/31\nadd j 10.0.0.3,1\nswap j j\n")
 	f.Add("create k bitmap:ip network 1.2.3.0/28 network 1.2.3.0/29\ncreate k bitmap:ip range 0.0.0.0/0 netmask 16\nadd k 1.2.3.4\nadd k 1.2.3.5\nadd k 1.2.3.4 foo\ncreate m hash:mac\n")
+	f.Add("create t hash:ip,port,ip timeout 9 counters comment\nadd t 1.2.3.4/30,udp:5-9,5.6.7.8 comment x packets 2\ndel t 1.2.3.5,udp:6,5.6.7.8\ntest t 1.2.3.4,udp:5,5.6.7.8\nadd t 1.2.3.4,80,5.6.7.8/32\nadd t 1.2.3.4,80,5.6.7.8,9\n")
+	f.Add("create u hash:ip,port,net hashsize 64 bucketsize 2 maxelem 30 forceadd\nadd u 1.2.3.4,sctp:1-3,9.0.0.0-9.0.3.7 nomatch\ntest u 1.2.3.4,sctp:1,9.0.0.1 nomatch\nadd u 1.2.3.4,80,0.0.0.0/1\nadd u 1.2.3.4,icmp:ping,9.9.9.9/0\nswap u u\nlist -s\n")
+	f.Add("create v ipportnethash timeout 5 comment\nadd v 1.2.3.0/31,tcp:1,2.0.0.0/8 comment \"a b\"\ncreate w ipportiphash\nswap v w\ndel v 1.2.3.1,tcp:1,2.0.0.0/8\n")
 	f.Fuzz(func(t *testing.T, text string) {
 		if len(text) > 4096 {
 			return
@@ -236,6 +239,84 @@ func TestBitmapIP(t *testing.T) {
 		_, err := r.Restore("create x "+typ+"\n", false, &out)
 		if err == nil || err.Error() != "Error in line 1: nfgo: set type "+typ+" is not supported" {
 			t.Errorf("%s: %v", typ, err)
+		}
+	}
+}
+
+// hash:ip,port,net and hash:ip,port,ip: ranges in every part, the kernel's
+// member order and memory size (the expected text is ipset 7.17's on a
+// 6.18 kernel).
+func TestThreeDimTypes(t *testing.T) {
+	now := int64(1e18)
+	r := NewRegistry()
+	r.Clock = fixedClock(&now)
+	var out strings.Builder
+	for _, l := range []string{
+		"create b hash:ip,port,net initval 0x1", "add b 1.2.3.4,80,5.6.7.0/24", "add b 1.2.3.4,80,5.6.7.0/25 nomatch",
+		"add b 1.2.3.4,80,5.6.0.0/16", "add b 1.2.3.4,80,5.6.7.5-5.6.7.1", "add b 1.2.3.4-1.2.3.5,80-81,9.9.9.9/30",
+		"add b 1.2.3.4/31,udp:1,8.8.8.8",
+		"create a hash:ip,port,ip initval 0x1", "add a 1.2.3.4,80,5.6.7.8", "add a 1.2.3.4,udp:53,5.6.7.8",
+	} {
+		c, err := ParseCommand(SplitLine(l))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Exec(c, &out); err != nil {
+			t.Fatalf("%s: %v", l, err)
+		}
+	}
+	c, _ := ParseCommand([]string{"list"})
+	if _, err := r.Exec(c, &out); err != nil {
+		t.Fatal(err)
+	}
+	want := `Name: b
+Type: hash:ip,port,net
+Revision: 8
+Header: family inet hashsize 1024 maxelem 65536 bucketsize 12 initval 0x00000001
+Size in memory: 1136
+References: 0
+Number of entries: 12
+Members:
+1.2.3.4,tcp:80,5.6.7.0/25 nomatch
+1.2.3.4,tcp:80,5.6.7.4/31
+1.2.3.5,tcp:80,9.9.9.8/30
+1.2.3.5,udp:1,8.8.8.8
+1.2.3.4,tcp:80,9.9.9.8/30
+1.2.3.4,tcp:80,5.6.7.2/31
+1.2.3.4,tcp:80,5.6.7.1
+1.2.3.4,tcp:80,5.6.0.0/16
+1.2.3.4,udp:1,8.8.8.8
+1.2.3.5,tcp:81,9.9.9.8/30
+1.2.3.4,tcp:81,9.9.9.8/30
+1.2.3.4,tcp:80,5.6.7.0/24
+
+Name: a
+Type: hash:ip,port,ip
+Revision: 6
+Header: family inet hashsize 1024 maxelem 65536 bucketsize 12 initval 0x00000001
+Size in memory: 320
+References: 0
+Number of entries: 2
+Members:
+1.2.3.4,udp:53,5.6.7.8
+1.2.3.4,tcp:80,5.6.7.8
+`
+	if out.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
+	}
+	b := r.Get("b")
+	for _, c := range []struct {
+		ip2  uint32
+		want bool
+	}{{0x05060709, false}, {0x05060701, true}, {0x050607c8, true}, {0x05060801, true}, {0x05070801, false}} {
+		if got := b.MatchElem(0x01020304, c.ip2, 6, 80, 40, now, true, CounterMatch{}); got != c.want {
+			t.Errorf("hash:ip,port,net %x: got %v", c.ip2, got)
+		}
+	}
+	for _, l := range []string{"test b 1.2.3.4,80,5.6.7.9 nomatch", "test b 1.2.3.4,80,5.6.8.1", "test a 1.2.3.4,udp:53,5.6.7.8"} {
+		c, _ := ParseCommand(SplitLine(l))
+		if _, err := r.Exec(c, &out); err == nil || !strings.HasPrefix(err.Error(), "Warning: ") {
+			t.Errorf("%s: %v", l, err)
 		}
 	}
 }

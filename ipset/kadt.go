@@ -10,10 +10,11 @@ package ipset
 const IPSetMaxTimeout = (1<<32 - 1) >> 1 / 1000
 
 // kkey is the element a packet names: ip is the address of the first
-// direction, proto the packet's protocol and port the second direction's
-// port as ip_set_get_ip4_port reads it. false: no element (an address
+// direction, ip2 the third direction's (the three-dimensional types),
+// proto the packet's protocol and port the second direction's port as
+// ip_set_get_ip4_port reads it. false: no element (an address
 // masked to 0, a bitmap:port packet that is neither TCP nor UDP).
-func (s *Set) kkey(ip uint32, proto uint8, port uint16) (elemKey, bool) {
+func (s *Set) kkey(ip, ip2 uint32, proto uint8, port uint16) (elemKey, bool) {
 	switch s.Type {
 	case TypeBitmapPort:
 		if proto != 6 && proto != 17 {
@@ -32,12 +33,25 @@ func (s *Set) kkey(ip uint32, proto uint8, port uint16) (elemKey, bool) {
 			port = 0
 		}
 		return elemKey{ip: ip, cidr: 32, proto: proto, port: port}, true
+	case TypeHashIPPortIP:
+		// hash_ipportip4_kadt: no zero check.
+		if !protoWithPorts(proto) && proto != 1 {
+			port = 0
+		}
+		return elemKey{ip: ip, ip2: ip2, cidr: 32, proto: proto, port: port}, true
 	}
 	// The net types add the packet's address under the longest prefix
 	// the set holds (INIT_CIDR(h->nets[0].cidr[0], HOST_MASK)).
 	c := uint8(32)
 	if len(s.nets) > 0 {
 		c = s.nets[0]
+	}
+	if s.Type == TypeHashIPPortNet {
+		// hash_ipportnet4_kadt: the prefix is the third part's.
+		if !protoWithPorts(proto) && proto != 1 {
+			port = 0
+		}
+		return elemKey{ip: ip, ip2: ip2 & mask(c), cidr: c, proto: proto, port: port}, true
 	}
 	k := elemKey{ip: ip & mask(c), cidr: c}
 	if s.Type == TypeHashNetPort {
@@ -55,9 +69,17 @@ func (s *Set) kkey(ip uint32, proto uint8, port uint16) (elemKey, bool) {
 // there, resetting its timeout and counters. The new element's counters
 // start at this packet, its comment is empty.
 func (s *Set) KAdd(ip uint32, proto uint8, port uint16, pktLen uint64, now int64, timeout uint32, hasTimeout, exist bool) {
+	s.KAddElem(ip, 0, proto, port, pktLen, now, timeout, hasTimeout, exist)
+}
+
+// KAddElem is KAdd with the third direction's address of the
+// three-dimensional types (ignored by the others). The caller must not
+// call it with fewer directions than the set's type has (the kernel's
+// ip_set_add refuses them).
+func (s *Set) KAddElem(ip, ip2 uint32, proto uint8, port uint16, pktLen uint64, now int64, timeout uint32, hasTimeout, exist bool) {
 	s.pmu.Lock()
 	defer s.pmu.Unlock()
-	k, ok := s.kkey(ip, proto, port)
+	k, ok := s.kkey(ip, ip2, proto, port)
 	if !ok {
 		return
 	}
@@ -74,9 +96,14 @@ func (s *Set) KAdd(ip uint32, proto uint8, port uint16, pktLen uint64, now int64
 
 // KDel deletes the element of a packet, if it is there.
 func (s *Set) KDel(ip uint32, proto uint8, port uint16, now int64) {
+	s.KDelElem(ip, 0, proto, port, now)
+}
+
+// KDelElem is KDel with the third direction's address.
+func (s *Set) KDelElem(ip, ip2 uint32, proto uint8, port uint16, now int64) {
 	s.pmu.Lock()
 	defer s.pmu.Unlock()
-	if k, ok := s.kkey(ip, proto, port); ok {
+	if k, ok := s.kkey(ip, ip2, proto, port); ok {
 		s.delAt(k, now)
 	}
 }

@@ -13,6 +13,7 @@ type Error struct {
 	Msg    string
 	Status int
 	Plain  bool // printed without the "ipset v7.17: " prefix (test results)
+	NoLine bool // the tool's own check: a restore prints it without "Error in line N: "
 }
 
 func (e *Error) Error() string { return e.Msg }
@@ -99,6 +100,7 @@ func sameSet(a, b *Set) bool {
 const (
 	featIP      = 1 << 0
 	featPort    = 1 << 1
+	featIP2     = 1 << 3
 	featNomatch = 1 << 7
 )
 
@@ -112,6 +114,10 @@ func (s *Set) features() int {
 		return featIP | featPort
 	case TypeHashNetPort:
 		return featIP | featPort | featNomatch
+	case TypeHashIPPortIP:
+		return featIP | featPort | featIP2
+	case TypeHashIPPortNet:
+		return featIP | featPort | featIP2 | featNomatch
 	case TypeBitmapPort:
 		return featPort
 	}

@@ -1,16 +1,17 @@
 // Package ipset implements IP sets as the kernel's net/netfilter/ipset
 // keeps them, with the ipset 7.17 userspace's syntax, output and messages:
-// the hash:ip, hash:net, hash:ip,port and hash:net,port types (IPv4),
-// bitmap:port and bitmap:ip (with its netmask), with the timeout, counters,
-// comment, nomatch and forceadd extensions. The bitmap types keep their
+// the hash:ip, hash:net, hash:ip,port, hash:net,port, hash:ip,port,ip and
+// hash:ip,port,net types (IPv4), bitmap:port and bitmap:ip (with its
+// netmask), with the timeout, counters, comment, nomatch and forceadd
+// extensions. The bitmap types keep their
 // elements in the same entry store (keyed by port, or by address masked by
 // the netmask), listed in key order, with the kernel's memory accounting.
 // The kernel's other types (hash:mac, bitmap:ip,mac, list:set, ...) are
 // refused by name.
 //
 // Lookups use Go maps (hash:ip: one map; hash:net: one map per prefix
-// length present, tried longest prefix first as the kernel does) and do not
-// allocate. Beside them the kernel's own hash table layout is emulated
+// length present, tried longest prefix first as the kernel does; for
+// hash:ip,port,net the prefix is the third part's) and do not allocate. Beside them the kernel's own hash table layout is emulated
 // (jhash2 with the set's initval, buckets growing by 2 up to bucketsize,
 // doubling resize): it decides the order of "ipset list", the "Size in
 // memory" and the hashsize shown, so these match the kernel's.
@@ -31,6 +32,9 @@ const (
 	TypeHashNetPort = "hash:net,port"
 	TypeBitmapPort  = "bitmap:port"
 	TypeBitmapIP    = "bitmap:ip"
+
+	TypeHashIPPortIP  = "hash:ip,port,ip"
+	TypeHashIPPortNet = "hash:ip,port,net"
 )
 
 // Kernel constants (ip_set_hash_gen.h, ip_set.h).
@@ -86,7 +90,8 @@ type Elem struct {
 // entry is a stored element.
 type entry struct {
 	ip      uint32
-	cidr    uint8
+	ip2     uint32 // the third part of hash:ip,port,ip and hash:ip,port,net
+	cidr    uint8  // hash:ip,port,net: the third part's prefix length
 	proto   uint8
 	port    uint16
 	nomatch bool
@@ -136,8 +141,8 @@ type Set struct {
 	t        *htable
 	entries  []entry
 	free     []int32
-	index    [33]map[uint64]int32 // by prefix length, keyed by ekey
-	nets     []uint8              // prefix lengths present, longest first
+	index    [33]map[ikey]int32 // by prefix length
+	nets     []uint8            // prefix lengths present, longest first
 	netCount [33]uint32
 	commentB int     // set->ext_size
 	pending  []int32 // state loading: entries not yet placed
@@ -154,7 +159,7 @@ func (s *Set) Revision() int {
 	switch s.Type {
 	case TypeHashNet, TypeHashIPPort:
 		return 7
-	case TypeHashNetPort:
+	case TypeHashNetPort, TypeHashIPPortNet:
 		return 8
 	case TypeBitmapPort, TypeBitmapIP:
 		return 3
@@ -166,26 +171,43 @@ func (s *Set) isBitmap() bool {
 	return s.Type == TypeBitmapPort || s.Type == TypeBitmapIP
 }
 
-// elemKey identifies an element: address, prefix length (32 for host
-// types), protocol and port (0 for the one-dimensional types; the port
-// only for bitmap:port).
+// elemKey identifies an element: address, second address (the third
+// part of the three-dimensional types), prefix length (32 for host types;
+// of the second address for hash:ip,port,net), protocol and port (0 for
+// the one-dimensional types; the port only for bitmap:port).
 type elemKey struct {
 	ip    uint32
+	ip2   uint32
 	cidr  uint8
 	proto uint8
 	port  uint16
 }
 
-func (e *entry) key() elemKey { return elemKey{e.ip, e.cidr, e.proto, e.port} }
+func (e *entry) key() elemKey { return elemKey{e.ip, e.ip2, e.cidr, e.proto, e.port} }
 
-// ekey is the index map key of an element within its prefix length.
-func ekey(ip uint32, proto uint8, port uint16) uint64 {
-	return uint64(ip)<<32 | uint64(proto)<<16 | uint64(port)
+// ikey is the index map key of an element within its prefix length.
+type ikey struct {
+	ip, ip2 uint32
+	proto   uint8
+	port    uint16
 }
 
-func (s *Set) isNet() bool { return s.Type == TypeHashNet || s.Type == TypeHashNetPort }
+func (k elemKey) ikey() ikey { return ikey{k.ip, k.ip2, k.proto, k.port} }
 
-func (s *Set) hasPort() bool { return s.Type == TypeHashIPPort || s.Type == TypeHashNetPort }
+// isNet: the types with prefix lengths and the nomatch flag.
+func (s *Set) isNet() bool {
+	return s.Type == TypeHashNet || s.Type == TypeHashNetPort || s.Type == TypeHashIPPortNet
+}
+
+// netOnIP: the prefix length is the first address's.
+func (s *Set) netOnIP() bool { return s.Type == TypeHashNet || s.Type == TypeHashNetPort }
+
+func (s *Set) hasPort() bool {
+	return s.Type == TypeHashIPPort || s.Type == TypeHashNetPort || s.hasIP2()
+}
+
+// hasIP2: the three-dimensional types (IP,PORT,IP2).
+func (s *Set) hasIP2() bool { return s.Type == TypeHashIPPortIP || s.Type == TypeHashIPPortNet }
 
 func align(n, a int) int { return (n + a - 1) / a * a }
 
@@ -195,6 +217,8 @@ func newSet(name, typ string, o Options, clock func() int64) *Set {
 	switch typ {
 	case TypeHashNet, TypeHashIPPort, TypeHashNetPort:
 		s.elemLen = 8
+	case TypeHashIPPortIP, TypeHashIPPortNet:
+		s.elemLen = 12
 	case TypeBitmapPort, TypeBitmapIP:
 		s.elemLen = 0
 	}
@@ -231,12 +255,22 @@ func (s *Set) expired(e *entry, now int64) bool {
 // The element structs: hash_ip4_elem {ip}, hash_net4_elem {ip, padding,
 // nomatch, cidr}, hash_ipport4_elem {ip, port, proto, padding} and
 // hash_netport4_elem {ip, port, proto, cidr-1:7, nomatch:1} (nomatch is
-// cleared while hashing).
+// cleared while hashing), hash_ipportip4_elem {ip, ip2, port, proto,
+// padding} and hash_ipportnet4_elem {ip, ip2, port, cidr-1:7, nomatch:1,
+// proto}.
 func (s *Set) hkey(k elemKey, b uint8) uint32 {
-	var w [2]uint32
+	var w [3]uint32
 	w[0] = bits.ReverseBytes32(k.ip)
 	n := 2
 	switch s.Type {
+	case TypeHashIPPortIP:
+		n = 3
+		w[1] = bits.ReverseBytes32(k.ip2)
+		w[2] = uint32(bits.ReverseBytes16(k.port)) | uint32(k.proto)<<16
+	case TypeHashIPPortNet:
+		n = 3
+		w[1] = bits.ReverseBytes32(k.ip2)
+		w[2] = uint32(bits.ReverseBytes16(k.port)) | uint32(k.cidr-1)<<16 | uint32(k.proto)<<24
 	case TypeHashIP:
 		n = 1
 	case TypeHashNet:
@@ -254,7 +288,7 @@ func (s *Set) lookupExact(k elemKey) int32 {
 	if m == nil {
 		return -1
 	}
-	if i, ok := m[ekey(k.ip, k.proto, k.port)]; ok {
+	if i, ok := m[k.ikey()]; ok {
 		return i
 	}
 	return -1
@@ -350,11 +384,11 @@ func (s *Set) newEntry(k elemKey) int32 {
 		i = int32(len(s.entries) - 1)
 	}
 	e := &s.entries[i]
-	e.ip, e.cidr, e.proto, e.port, e.live = k.ip, k.cidr, k.proto, k.port, true
+	e.ip, e.ip2, e.cidr, e.proto, e.port, e.live = k.ip, k.ip2, k.cidr, k.proto, k.port, true
 	if s.index[k.cidr] == nil {
-		s.index[k.cidr] = make(map[uint64]int32)
+		s.index[k.cidr] = make(map[ikey]int32)
 	}
-	s.index[k.cidr][ekey(k.ip, k.proto, k.port)] = i
+	s.index[k.cidr][k.ikey()] = i
 	s.addCidr(k.cidr)
 	return i
 }
@@ -362,7 +396,7 @@ func (s *Set) newEntry(k elemKey) int32 {
 // dropEntry removes an entry from the index (its slot is handled by the caller).
 func (s *Set) dropEntry(i int32) {
 	e := &s.entries[i]
-	delete(s.index[e.cidr], ekey(e.ip, e.proto, e.port))
+	delete(s.index[e.cidr], e.key().ikey())
 	s.delCidr(e.cidr)
 	s.commentB -= commentCost(e.comment)
 	*e = entry{}
@@ -641,7 +675,7 @@ func (s *Set) delAt(ek elemKey, now int64) error {
 				k++
 			}
 		}
-		if n.pos == 0 && k == 0 {
+		if k == n.pos { // every slot below pos a hole
 			t.ext[r] -= s.extSize(len(n.slot))
 			t.buckets[key] = nil
 		} else if k >= ahashInitSize {
@@ -667,7 +701,7 @@ func (s *Set) delAt(ek elemKey, now int64) error {
 func (s *Set) Flush() {
 	s.t = newHtable(s.t.bits, s.Opts.Maxelem)
 	s.entries, s.free = nil, nil
-	s.index = [33]map[uint64]int32{}
+	s.index = [33]map[ikey]int32{}
 	s.nets = nil
 	s.netCount = [33]uint32{}
 	s.commentB = 0
@@ -702,32 +736,51 @@ func (s *Set) lookup(ip uint32, now int64) int32 {
 	return s.lookupK(ip, 0, 0, now)
 }
 
-// lookupK is mtype_test / mtype_test_cidrs: the host types look the
-// (masked) address up, the net types try the prefix lengths present,
-// longest first, a nomatch element ending the search.
+// lookupK is lookupE of a two-dimensional element.
 func (s *Set) lookupK(ip uint32, proto uint8, port uint16, now int64) int32 {
-	switch s.Type {
-	case TypeHashIP, TypeHashIPPort, TypeBitmapPort, TypeBitmapIP:
+	return s.lookupE(elemKey{ip: ip, proto: proto, port: port}, now)
+}
+
+// lookupE is mtype_test / mtype_test_cidrs: the host types look the
+// (masked) address up, the net types try the prefix lengths present,
+// longest first (of the first address, or of the second for
+// hash:ip,port,net), a nomatch element ending the search.
+func (s *Set) lookupE(k elemKey, now int64) int32 {
+	i, _ := s.lookupNM(k, now)
+	return i
+}
+
+// lookupNM is lookupE that also tells whether a nomatch element ended
+// the search.
+func (s *Set) lookupNM(k elemKey, now int64) (int32, bool) {
+	if !s.isNet() {
+		k.ip &= mask(s.netmask())
 		if m := s.index[32]; m != nil {
-			if i, ok := m[ekey(ip&mask(s.netmask()), proto, port)]; ok && s.matchEntry(i, now) > 0 {
-				return i
+			if i, ok := m[k.ikey()]; ok && s.matchEntry(i, now) > 0 {
+				return i, false
 			}
 		}
-		return -1
+		return -1, false
 	}
+	ip, ip2 := k.ip, k.ip2
 	for _, c := range s.nets {
-		i, ok := s.index[c][ekey(ip&mask(c), proto, port)]
+		if s.netOnIP() {
+			k.ip = ip & mask(c)
+		} else {
+			k.ip2 = ip2 & mask(c)
+		}
+		i, ok := s.index[c][k.ikey()]
 		if !ok {
 			continue
 		}
 		switch s.matchEntry(i, now) {
 		case 1:
-			return i
+			return i, false
 		case -1:
-			return -1
+			return -1, true
 		}
 	}
-	return -1
+	return -1, false
 }
 
 func (s *Set) netmask() uint8 {
@@ -759,8 +812,13 @@ func (s *Set) MemSize() int {
 		return s.bmMemSize()
 	}
 	base := 216
-	if s.isNet() {
+	switch s.Type {
+	case TypeHashNet, TypeHashNetPort:
 		base = 456
+	case TypeHashIPPortNet:
+		base = 464
+	case TypeHashIPPortIP:
+		base = 208
 	}
 	m := base + regionSize*(len(s.t.elems)-1) + s.commentB
 	for _, x := range s.t.ext {
@@ -836,6 +894,15 @@ func counterOK(op uint8, v, want uint64) bool {
 // counters are updated first (unless update is false), then compared; a
 // failed comparison is no match. A set without counters ignores them.
 func (s *Set) MatchCounters(ip uint32, proto uint8, port uint16, pktLen uint64, now int64, update bool, cm CounterMatch) bool {
+	return s.MatchElem(ip, 0, proto, port, pktLen, now, update, cm)
+}
+
+// MatchElem is MatchCounters with the second address of the
+// three-dimensional types (hash:ip,port,ip, hash:ip,port,net: ip2 is the
+// address of the third direction; the other types ignore it). The caller
+// must not call it with fewer directions than the set's type has (the
+// kernel's ip_set_test: no match). It does not allocate.
+func (s *Set) MatchElem(ip, ip2 uint32, proto uint8, port uint16, pktLen uint64, now int64, update bool, cm CounterMatch) bool {
 	s.pmu.RLock()
 	defer s.pmu.RUnlock()
 	var i int32
@@ -849,7 +916,11 @@ func (s *Set) MatchCounters(ip uint32, proto uint8, port uint16, pktLen uint64, 
 		if !protoWithPorts(proto) && proto != 1 {
 			port = 0
 		}
-		i = s.lookupK(ip, proto, port, now)
+		k := elemKey{ip: ip, proto: proto, port: port}
+		if s.hasIP2() {
+			k.ip2 = ip2
+		}
+		i = s.lookupE(k, now)
 	default:
 		i = s.lookup(ip, now)
 	}
@@ -866,4 +937,17 @@ func (s *Set) MatchCounters(ip uint32, proto uint8, port uint16, pktLen uint64, 
 		bytes = atomic.AddUint64(&e.bytes, pktLen)
 	}
 	return counterOK(cm.PacketsOp, packets, cm.Packets) && counterOK(cm.BytesOp, bytes, cm.Bytes)
+}
+
+// Dimension is the number of parts of the type's elements (the kernel's
+// set->type->dimension): a set match or SET target with fewer directions
+// never matches, adds or deletes.
+func (s *Set) Dimension() int {
+	switch {
+	case s.hasIP2():
+		return 3
+	case s.Type == TypeHashIPPort || s.Type == TypeHashNetPort:
+		return 2
+	}
+	return 1
 }

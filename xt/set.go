@@ -274,13 +274,10 @@ func (s *Set) Bind() error {
 	return nil
 }
 
-// PacketLogic: up to two dimensions (address and port).
-func (s *Set) PacketLogic() error {
-	if s.Dim > 2 {
-		return OtherErrorf("match `set' with %d dimensions has no packet logic in nfgo yet", s.Dim)
-	}
-	return nil
-}
+// PacketLogic: every dimension count the kernel takes (1 to
+// IPSET_DIM_MAX): directions beyond the set type's dimension are ignored,
+// fewer never match (ip_set_test).
+func (s *Set) PacketLogic() error { return nil }
 
 // Match is set_match_v4: the packet's source or destination address (as
 // the first direction says) tested against the set, inverted on request;
@@ -290,37 +287,45 @@ func (s *Set) Match(p *Pkt) bool {
 		return false
 	}
 	update := s.Flags&IPSetFlagSkipCounterUpdate == 0
-	ip, proto, port, ok := setElem(p, s.Dim, s.SetFlags, s.bound.Type)
+	ip, ip2, proto, port, ok := setElem(p, s.Dim, s.SetFlags, s.bound)
 	cm := ipset.CounterMatch{PacketsOp: s.Packets.Op, Packets: s.Packets.Value, BytesOp: s.Bytes.Op, Bytes: s.Bytes.Value}
-	hit := ok && s.bound.MatchCounters(ip, proto, port, uint64(len(p.B)), p.Time, update, cm)
+	hit := ok && s.bound.MatchElem(ip, ip2, proto, port, uint64(len(p.B)), p.Time, update, cm)
 	return hit != (s.SetFlags&IPSetInvMatch != 0)
 }
 
 // setElem is what a set type's kadt reads from a packet for dim
 // directions, flags having bit i set when direction i is "src": the first
-// direction's address and, for the port types, the port of the next
-// direction (bitmap:port: of the first) with the protocol. false: the
-// packet has no such element (a non-first fragment or truncated header
-// for a port, or a one-dimensional reference to a two-dimensional set,
-// which never matches, as in the kernel).
-func setElem(p *Pkt, dim, flags uint8, typ string) (ip uint32, proto uint8, port uint16, ok bool) {
-	src := func(d uint) bool { return flags&(1<<d) != 0 } // IPSET_DIM_*_SRC
-	ip = p.Dst
-	if src(1) {
-		ip = p.Src
+// direction's address, for the port types the port of the second
+// direction (bitmap:port: of the first) with the protocol, and for the
+// three-dimensional types (hash:ip,port,ip, hash:ip,port,net) the third
+// direction's address. false: the packet has no such element (a
+// non-first fragment or truncated header for a port, or fewer directions
+// than the set's type has, which never match, add or delete, as
+// ip_set_test/add/del refuse opt->dim < set->type->dimension).
+func setElem(p *Pkt, dim, flags uint8, set *ipset.Set) (ip, ip2 uint32, proto uint8, port uint16, ok bool) {
+	if int(dim) < set.Dimension() {
+		return 0, 0, 0, 0, false
 	}
-	switch typ {
-	case ipset.TypeHashIPPort, ipset.TypeHashNetPort:
-		if dim < 2 {
-			return 0, 0, 0, false
+	src := func(d uint) bool { return flags&(1<<d) != 0 } // IPSET_DIM_*_SRC
+	addr := func(d uint) uint32 {
+		if src(d) {
+			return p.Src
 		}
+		return p.Dst
+	}
+	ip = addr(1)
+	switch set.Type {
+	case ipset.TypeHashIPPort, ipset.TypeHashNetPort:
 		port, ok = setPort(p, src(2))
-		return ip, p.Proto, port, ok
+		return ip, 0, p.Proto, port, ok
+	case ipset.TypeHashIPPortIP, ipset.TypeHashIPPortNet:
+		port, ok = setPort(p, src(2))
+		return ip, addr(3), p.Proto, port, ok
 	case ipset.TypeBitmapPort:
 		port, ok = setPort(p, src(1))
-		return 0, p.Proto, port, ok
+		return 0, 0, p.Proto, port, ok
 	}
-	return ip, p.Proto, 0, true
+	return ip, 0, p.Proto, 0, true
 }
 
 // setPort is ip_set_get_ip4_port: the source or destination port of TCP,

@@ -103,14 +103,12 @@ func (s *SetTarget) Bind() error {
 	return err
 }
 
-// PacketLogic: --add-set and --del-set with up to two dimensions;
-// --map-set is not modelled.
+// PacketLogic: --add-set and --del-set with any dimension count the
+// kernel takes (directions beyond the set type's dimension ignored, fewer
+// adding and deleting nothing); --map-set is not modelled.
 func (s *SetTarget) PacketLogic() error {
 	if s.MapSet.Dim != 0 {
 		return OtherErrorf("target `SET' with --map-set has no packet logic in nfgo yet")
-	}
-	if s.AddSet.Dim > 2 || s.DelSet.Dim > 2 {
-		return OtherErrorf("target `SET' with more than 2 dimensions has no packet logic in nfgo yet")
 	}
 	return nil
 }
@@ -120,13 +118,13 @@ func (s *SetTarget) PacketLogic() error {
 // packet continues.
 func (s *SetTarget) Target(p *Pkt) Verdict {
 	if s.addBound != nil {
-		if ip, proto, port, ok := setElem(p, s.AddSet.Dim, s.AddSet.Flags, s.addBound.Type); ok {
-			s.addBound.KAdd(ip, proto, port, uint64(len(p.B)), p.Time, s.Timeout, s.Timeout != 0xFFFFFFFF, s.Flags&IPSetFlagExist != 0)
+		if ip, ip2, proto, port, ok := setElem(p, s.AddSet.Dim, s.AddSet.Flags, s.addBound); ok {
+			s.addBound.KAddElem(ip, ip2, proto, port, uint64(len(p.B)), p.Time, s.Timeout, s.Timeout != 0xFFFFFFFF, s.Flags&IPSetFlagExist != 0)
 		}
 	}
 	if s.delBound != nil {
-		if ip, proto, port, ok := setElem(p, s.DelSet.Dim, s.DelSet.Flags, s.delBound.Type); ok {
-			s.delBound.KDel(ip, proto, port, p.Time)
+		if ip, ip2, proto, port, ok := setElem(p, s.DelSet.Dim, s.DelSet.Flags, s.delBound); ok {
+			s.delBound.KDelElem(ip, ip2, proto, port, p.Time)
 		}
 	}
 	return VerdictContinue

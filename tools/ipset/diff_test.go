@@ -248,6 +248,130 @@ var diffRecipes = []recipe{
 		w("create pp hash:ip,port"), w("add pp 1.2.3.4,80"), w("test pp 1.2.3.4/24,80"), w("test pp 1.2.3.4/32,80"),
 		w("test pp 1.2.3.0/24,80"), w("add h 1.2.3.4,80,tcp"), w("add p 1,2,3"),
 	}},
+	{"hash_ipportip", [][]string{
+		w("create a hash:ip,port,ip initval 0x1"), w("add a 1.2.3.4,80,5.6.7.8"), w("add a 1.2.3.4,udp:53,5.6.7.8"),
+		w("add a 1.2.3.4,tcp:http,5.6.7.9"), w("add a 1.2.3.4,icmp:echo-request,5.6.7.8"), w("add a 1.2.3.4,icmp:3/1,5.6.7.8"),
+		w("add a 1.2.3.4,gre:0,5.6.7.8"), w("add a 1.2.3.4,sctp:22,5.6.7.8"), w("add a 1.2.3.4,udplite:22,5.6.7.8"),
+		w("add a 1.2.3.4,80,5.6.7.8"), w("add a 1.2.3.4,80,5.6.7.8 -exist"), w("list a"), w("save a"), w("list -s a"),
+		w("add a 1.2.3.4,80,5.6.7.8/24"), w("add a 1.2.3.4,80,5.6.7.8-5.6.7.9"), w("add a 1.2.3.4,80"), w("add a 1.2.3.4"),
+		w("add a 1.2.3.4,80,5.6.7.8,1"), w("add a 1.2.3.4,80,"), w("add a 1.2.3.4,80,foo"), w("add a 1.2.3.4,,5.6.7.8"),
+		w("add a ,80,5.6.7.8"), w("add a 1.2.3.4,80,5.6.7.8/32"), w("del a 1.2.3.4,80,5.6.7.8/32"),
+		w("test a 1.2.3.4,80,5.6.7.8/32"), w("add a 1.2.3.4,80,5.6.7.8/33"), w("add a 1.2.3.4,80,5.6.7.8/foo"),
+		w("add a 1.2.3.4,80,5.6.7.8-"), w("add a 1.2.3.4,80,-5.6.7.8"), w("add a 1.2.3.4,80,5.6.7.8/"),
+		w("add a 1.2.3.4,80,5.6.7.8/0"), w("add a 1.2.3.4,80,0.0.0.0"), w("add a 0.0.0.0,80,0.0.0.0"), w("add a 1.2.3.4,0,5.6.7.8"),
+		w("add a 1.2.3.4,gre,5.6.7.8"), w("add a 1.2.3.4/0,80,5.6.7.8"), w("add a 1.2.3.4,80,5.6.7.8 nomatch"),
+		w("add a 1.2.3.4,80,5.6.7.8 foo"), w("add a 1.2.3.4,80,5.6.7.8/32 timeout foo"), w("add a 1.2.3.4,0:0,5.6.7.8"),
+		w("add a 1.2.3.4,icmp:1-2,5.6.7.8"), w("add a 1.2.3.4,tcp:99999,5.6.7.8"), w("add a 1.2.3.4,icmpv6:1/1,5.6.7.8"),
+		w("add a 1.2.3.4,80,5.6.7.8 timeout 5"), w("add a 1.2.3.4,80,5.6.7.8 comment x"), w("add a 1.2.3.4,80,5.6.7.8 packets 1"),
+		w("test a 1.2.3.4,80,5.6.7.8"), w("test a 1.2.3.4,80,5.6.7.7"), w("test a 1.2.3.4/30,80,5.6.7.8"),
+		w("test a 1.2.3.4,80-81,5.6.7.8"), w("test a 1.2.3.4-1.2.3.5,80,5.6.7.8"), w("test a 1.2.3.4/32,80,5.6.7.8"),
+		w("test a 1.2.3.4,0:0,5.6.7.8"), w("test a 1.2.3.4,gre:0,5.6.7.8"), w("test a 1.2.3.4,80,5.6.7.8 nomatch"),
+		w("test a 1.2.3.4,icmp:ping,5.6.7.8"), w("test a 1.2.3.4,udp:53,5.6.7.8"), w("-q test a 1.2.3.4,udp:54,5.6.7.8"),
+		w("add a 10.0.0.0/30,tcp:1-3,9.9.9.9"), w("add a 10.0.1.1-10.0.1.2,udp:7,9.9.9.9"), w("add a 10.0.2.5-10.0.2.4,sctp:9-8,9.9.9.8"),
+		w("add a 10.0.0.0/30,tcp:1-3,9.9.9.9"), w("add a 10.0.0.0/30,tcp:1-3,9.9.9.9 -exist"), w("list a"),
+		w("del a 10.0.0.1,tcp:2,9.9.9.9"), w("del a 10.0.0.0/30,tcp:1-3,9.9.9.9"), w("del a 10.0.0.0/30,tcp:1-3,9.9.9.9 -exist"),
+		w("del a 10.0.0.9,tcp:2,9.9.9.9"), w("del a 1.2.3.4,80,5.6.7.8 timeout 5"), w("list -s a"), w("save -s a"),
+		w("create b hash:ip,port,ip timeout 100 counters comment skbinfo initval 0x5"), w("list b"),
+		w("add b 1.1.1.1,80,2.2.2.2"), w("add b 1.1.1.1,81,2.2.2.2 timeout 0 comment hello packets 5 bytes 6"),
+		[]string{"add", "b", "1.1.1.1,82,2.2.2.2", "comment", "x y", "timeout", "50"}, w("add b 1.1.1.1,82,2.2.2.2 timeout 60 -exist"),
+		w("add b 1.1.1.1,80,2.2.2.2 bytes 9 -exist"), w("list b"), w("save b"),
+		w("create c ipportiphash"), w("create c hash:ip,port,ip netmask 24"), w("create d hash:ip,port,ip nomatch"),
+		w("create d hash:ip,port,ip hashsize 64 maxelem 10 bucketsize 2 forceadd initval 0x9"), w("list -t d"),
+		w("create d hash:ip,port,ip -exist"), w("create d hash:ip,port,ip maxelem 10 -exist"), w("create e hash:ip,port,ip family inet"),
+		w("create e hash:ip,port,ip hashsize foo"), w("create e hash:ip,port,ip range 1-2"),
+		w("swap a d"), w("list -t a"), w("list -t d"), w("create f hash:ip,port"), w("swap a f"), w("create g hash:ip,port,net"),
+		w("swap a g"), w("rename a z"), w("list -n"), w("flush z"), w("list z"), w("destroy z"), w("list -n"),
+	}},
+	{"ipportip_restore", [][]string{
+		rs("create a hash:ip,port,ip initval 0x2\nadd a 1.2.3.4,80,5.6.7.9\nadd a 1.2.3.4,80,5.6.7.8/32\nadd a 1.2.3.4,80,5.6.7.7\n", "restore"),
+		w("list a"), rs("add a 1.2.3.4,80,5.6.7.9\nadd a 1.2.3.5,80,5.6.7.9\ntest a 1.2.3.4/30,80,5.6.7.8\n", "restore"), w("list a"),
+		rs("add a 1.2.3.6,80,5.6.7.9\nadd a 1.2.3.4,80,5.6.7.9\n", "restore"), w("list a"),
+		rs("add a 1.2.3.7,80,5.6.7.9\ntest a 1.2.3.7,80,5.6.7.9\n", "restore"), w("save a"),
+	}},
+	{"layout_ipportip_resize", func() [][]string {
+		c := [][]string{w("create p hash:ip,port,ip hashsize 64 initval 0x12345678"),
+			w("create q hash:ip,port,ip hashsize 64 bucketsize 4 maxelem 300 initval 0x9abcdef0")}
+		for i := 0; i < 200; i++ {
+			c = append(c, w(fmt.Sprintf("add p 10.0.%d.%d,%s:%d,192.168.%d.1", i/100, i%100, []string{"tcp", "udp", "sctp"}[i%3], 1000+i, i%7)))
+			c = append(c, w(fmt.Sprintf("add q 10.%d.0.1,tcp:%d,10.1.1.%d", i, 80+i%5, i%11)))
+		}
+		for i := 0; i < 200; i += 4 {
+			c = append(c, w(fmt.Sprintf("del p 10.0.%d.%d,%s:%d,192.168.%d.1", i/100, i%100, []string{"tcp", "udp", "sctp"}[i%3], 1000+i, i%7)))
+		}
+		return append(c, w("list -t"), w("save"), w("add p 11.0.0.0/24,tcp:1-3,1.1.1.1"), w("list -t p"), w("save p"),
+			w("add q 12.0.0.0/24,tcp:1-3,1.1.1.1"), w("list -t q"))
+	}()},
+	{"hash_ipportnet", [][]string{
+		w("create b hash:ip,port,net initval 0x1"), w("add b 1.2.3.4,80,5.6.7.0/24"), w("add b 1.2.3.4,80,5.6.7.0/25 nomatch"),
+		w("add b 1.2.3.4,80,5.6.0.0/16"), w("add b 1.2.3.4,80,5.6.7.0/24 nomatch"), w("list b"), w("save b"), w("list -s b"),
+		w("test b 1.2.3.4,80,5.6.7.1"), w("test b 1.2.3.4,80,5.6.7.200"), w("test b 1.2.3.4,80,5.6.8.1"),
+		w("test b 1.2.3.4,80,5.7.8.1"), w("test b 1.2.3.4,81,5.6.8.1"), w("test b 1.2.3.5,80,5.6.8.1"),
+		w("test b 1.2.3.4,80,5.6.7.1 nomatch"), w("test b 1.2.3.4,80,5.6.7.0/25 nomatch"), w("test b 1.2.3.4,80,5.6.7.0/25"),
+		w("test b 1.2.3.4,80,5.6.7.0/24"), w("test b 1.2.3.4,80,5.6.7.9/24"), w("test b 1.2.3.4,80,5.6.7.0/23"),
+		w("test b 1.2.3.4,80,5.6.7.0-5.6.7.9"), w("test b 1.2.3.4,80,5.6.7.0/0"), w("test b 1.2.3.4/24,80,5.6.7.8"),
+		w("test b 1.2.3.4/32,80,5.6.7.8"), w("test b 1.2.3.4-1.2.3.5,80,5.6.7.8"), w("test b 1.2.3.4,80,5.6.7.8/33"),
+		w("test b 1.2.3.4,80-82,5.6.7.8"), w("test b 1.2.3.4,0:0,5.6.7.8"), w("test b 1.2.3.4,80,5.6.7.8 nomatch"),
+		w("-q test b 1.2.3.4,80,5.6.7.8"), w("test b 1.2.3.4,80,5.6.7.8 foo"),
+		w("add b 1.2.3.4,80,5.6.7.0/0"), w("add b 1.2.3.4,80,0.0.0.0-255.255.255.255"), w("add b 1.2.3.4,80,5.6.7.5-5.6.7.1"),
+		w("add b 1.2.3.4-1.2.3.5,80-81,9.9.9.9/30"), w("add b 1.2.3.4/31,udp:1,8.8.8.8"), w("add b 1.2.3.4,80,5.6.7.0/33"),
+		w("add b 1.2.3.4,80,5.6.7.8/"), w("add b 1.2.3.4,80,5.6.7.8/0x1c"), w("add b 1.2.3.4,80,5.6.7.8-"), w("add b 1.2.3.4,80"),
+		w("add b 1.2.3.4,80,5.6.7.8,9"), w("add b 1.2.3.4,80,foo"), w("add b 1.2.3.4,80,5.6.7.8-foo"), w("add b 1.2.3.4/0,80,5.6.7.8"),
+		w("add b 1.2.3.4,0:0,5.6.7.8"), w("add b 1.2.3.4,0:0,5.6.7.8/0"), w("add b 1.2.3.4,gre:0,5.6.7.8/30 nomatch"),
+		w("add b 1.2.3.4,icmp:ping,5.6.7.8"), w("add b 1.2.3.4,icmp:1-2,5.6.7.8"), w("add b 1.2.3.4,80,5.6.7.8 nomatch timeout 5"),
+		w("add b 1.2.3.4,80,5.6.7.8 comment c"), w("add b 1.2.3.4,80,5.6.7.8 packets 1"), w("del b 1.2.3.4,80,5.6.7.8 nomatch"),
+		w("list b"), w("del b 1.2.3.4,80,5.6.7.3-5.6.7.4"), w("del b 1.2.3.4,80,5.6.7.2/31"), w("del b 1.2.3.4,80,5.6.7.2/31"),
+		w("del b 1.2.3.4,80,5.6.7.2/31 -exist"), w("del b 1.2.3.4-1.2.3.5,80,9.9.9.8/30"), w("del b 1.2.3.4,80,0.0.0.0/0"),
+		w("list b"), w("test b 1.2.3.5,81,9.9.9.9"), w("test b 1.2.3.4,80,9.9.9.9"), w("test b 1.2.3.4,gre:0,5.6.7.9"),
+		w("test b 1.2.3.4,gre:0,5.6.7.9 nomatch"), w("test b 1.2.3.4,icmp:echo-request,5.6.7.8"), w("list -s b"),
+		w("add b 7.7.7.7,tcp:1-2,10.0.0.0-10.0.0.6"), w("add b 7.7.7.7,tcp:1-2,10.0.0.1-10.0.0.6 -exist"),
+		w("add b 7.7.7.8,udp:5,10.0.0.1-10.0.0.6 nomatch"), w("add b 7.7.7.8,udp:5,10.0.0.0/29 -exist"), w("save -s b"),
+		w("create c hash:ip,port,net timeout 100 counters comment skbinfo initval 0x5"), w("list c"),
+		w("add c 1.1.1.1,80,2.2.2.0/24"), w("add c 1.1.1.1,81,2.2.2.2 timeout 0 comment hello packets 5 bytes 6 nomatch"),
+		[]string{"add", "c", "1.1.1.1,82,2.2.0.0/16", "comment", "x y", "timeout", "50"},
+		w("add c 1.1.1.1,82,2.2.0.0/16 timeout 60 -exist"), w("add c 1.1.1.1,80,2.2.2.0/24 bytes 9 nomatch -exist"),
+		w("list c"), w("save c"), w("test c 1.1.1.1,80,2.2.2.7"), w("test c 1.1.1.1,80,2.2.2.7 nomatch"),
+		w("create d ipportnethash"), w("create d hash:ip,port,net netmask 24"), w("create e hash:ip,port,net nomatch"),
+		w("create e hash:ip,port,net hashsize 64 maxelem 10 bucketsize 2 forceadd initval 0x9"), w("list -t e"),
+		w("create e hash:ip,port,net -exist"), w("create e hash:ip,port,net maxelem 10 -exist"),
+		w("create f hash:ip,port,ip"), w("swap b f"), w("create g hash:net,port"), w("swap b g"), w("swap b d"),
+		w("list -t b"), w("list -t d"), w("rename d b"), w("rename d z"), w("list -n"), w("flush"), w("list -t z"),
+		w("destroy"), w("list"),
+	}},
+	{"ipportnet_restore", [][]string{
+		rs("create b hash:ip,port,net initval 0x2\nadd b 1.2.3.4,80,5.6.7.9\ntest b 1.2.3.4,80,5.6.7.8-5.6.7.9\n", "restore"),
+		w("list b"), rs("add b 1.2.3.4,80,5.6.7.7\ntest b 1.2.3.4/30,80,5.6.7.8\n", "restore"), w("list b"),
+		rs("add b 1.2.3.4,80,5.6.7.0/24 nomatch\nadd b 1.2.3.4,80,5.6.7.0/30\nadd b 1.2.3.4,80,5.6.7.0/33\n", "restore"), w("list b"),
+		rs("add b 1.2.3.5,80,5.6.7.0/24 nomatch\nadd b 1.2.3.5,80,5.6.7.0/24\n", "restore"), w("list b"),
+		rs("add b 1.2.3.6,80,5.6.7.0/24\ntest b 1.2.3.6,80,5.6.7.1\n", "restore"), w("save b"),
+		rs("create c hash:ip,port,net counters\nadd c 1.2.3.6,80,5.6.7.0/24 packets 5 bytes 7 nomatch\nadd c 1.2.3.6,80,0.0.0.0/0\n", "restore"),
+		w("list c"),
+	}},
+	{"layout_ipportnet_resize", func() [][]string {
+		c := [][]string{w("create p hash:ip,port,net hashsize 64 initval 0x12345678"),
+			w("create q hash:ip,port,net hashsize 64 bucketsize 4 maxelem 300 initval 0x9abcdef0")}
+		for i := 0; i < 200; i++ {
+			c = append(c, w(fmt.Sprintf("add p 10.0.%d.%d,%s:%d,192.168.%d.0/%d", i/100, i%100, []string{"tcp", "udp", "sctp"}[i%3], 1000+i, i%7, 24+i%9)))
+			c = append(c, w(fmt.Sprintf("add q 10.%d.0.1,tcp:%d,10.1.1.%d", i, 80+i%5, i%11)))
+		}
+		for i := 0; i < 200; i += 4 {
+			c = append(c, w(fmt.Sprintf("del p 10.0.%d.%d,%s:%d,192.168.%d.0/%d", i/100, i%100, []string{"tcp", "udp", "sctp"}[i%3], 1000+i, i%7, 24+i%9)))
+		}
+		return append(c, w("list -t"), w("save"), w("add p 11.0.0.0/26,tcp:1-3,1.1.1.0-1.1.1.9"), w("list -t p"), w("save p"),
+			w("add q 12.0.0.0/24,tcp:1-3,1.1.1.1"), w("list -t q"), w("list q"))
+	}()},
+	{"fixes_parse_sort", [][]string{
+		// test of a kernel-refused element is "not in set"; test ... nomatch; two separators; ipset_strchr
+		// separators and base-0 prefixes; the sort of protocol and ICMP names (bystrcmp)
+		w("create p hash:ip,port initval 0x3"), w("test p 1.2.3.4,0:0"), w("add p 1.2.3.4,0:0"), w("add p 1.2.3.4,80,tcp"),
+		w("add p 1.2.3.4,icmp:ping"), w("add p 1.2.3.4,icmp:host-unreachable"), w("add p 1.2.3.4,gre:0"), w("add p 1.2.3.4,tcp:9"),
+		w("add p 1.2.3.4,udp:10"), w("add p 1.2.3.4,sctp:1"), w("add p 1.2.3.3,icmp:0/0"), w("list -s p"), w("save -s p"),
+		w("create n hash:net initval 0x4"), w("add n 1.2.3.0/"), w("add n 1.2.3.0/0x18"), w("add n 1.2.3.0-"), w("add n 1.2.3.0/24/"),
+		w("add n -1.2.3.0"), w("add n 1.0.0.0/8 nomatch"), w("test n 1.2.3.4 nomatch"), w("test n 1.2.3.4"), w("test n 1.9.3.4 nomatch"),
+		w("test n 1.2.3.0/24 nomatch"), w("test n 1.0.0.0/8 nomatch"), w("test n 1.0.0.0/8"), w("del n 1.0.0.0/8 nomatch"), w("list n"),
+		w("create q hash:net,port initval 0x5"), w("add q 1.2.3.4/24,80,tcp"), w("add q 1.0.0.0/8,80 nomatch"),
+		w("test q 1.2.3.4,80 nomatch"), w("test q 1.2.3.4,80"), w("test q 1.2.3.4/8,80 nomatch"),
+		rs("add p 1.2.3.9,80\ntest p 1.2.3.4-1.2.3.5,80\n", "restore"), w("list p"),
+	}},
 	{"timeouts", [][]string{
 		w("create t hash:ip timeout 600 counters initval 0x5"), w("add t 1.1.1.1"), w("add t 1.1.1.2 timeout 0"),
 		w("add t 1.1.1.3 timeout 100"), w("add t 1.1.1.3 timeout 200 -exist"), w("list t"), w("save"),
