@@ -903,9 +903,17 @@ func (s *Set) MatchCounters(ip uint32, proto uint8, port uint16, pktLen uint64, 
 // must not call it with fewer directions than the set's type has (the
 // kernel's ip_set_test: no match). It does not allocate.
 func (s *Set) MatchElem(ip, ip2 uint32, proto uint8, port uint16, pktLen uint64, now int64, update bool, cm CounterMatch) bool {
+	return s.MatchElemFlags(ip, ip2, proto, port, pktLen, now, update, cm, false)
+}
+
+// MatchElemFlags is MatchElem with --return-nomatch: for the types with
+// nomatch elements the answer is inverted (ip_set_test), so that a
+// nomatch element matches and a plain member does not.
+func (s *Set) MatchElemFlags(ip, ip2 uint32, proto uint8, port uint16, pktLen uint64, now int64, update bool, cm CounterMatch, returnNomatch bool) bool {
 	s.pmu.RLock()
 	defer s.pmu.RUnlock()
 	var i int32
+	nomatch := false
 	switch {
 	case s.Type == TypeBitmapPort:
 		if proto != 6 && proto != 17 {
@@ -920,9 +928,22 @@ func (s *Set) MatchElem(ip, ip2 uint32, proto uint8, port uint16, pktLen uint64,
 		if s.hasIP2() {
 			k.ip2 = ip2
 		}
-		i = s.lookupE(k, now)
-	default:
+		i, nomatch = s.lookupNM(k, now)
+	case s.Type == TypeBitmapIP:
 		i = s.lookup(ip, now)
+	default:
+		i, nomatch = s.lookupNM(elemKey{ip: ip}, now)
+	}
+	if returnNomatch && s.isNet() {
+		// -ENOTEMPTY becomes a match, a match becomes none (its
+		// counters were still updated and compared, which decides
+		// nothing now).
+		if i >= 0 && s.Opts.Counters && update {
+			e := &s.entries[i]
+			atomic.AddUint64(&e.packets, 1)
+			atomic.AddUint64(&e.bytes, pktLen)
+		}
+		return nomatch
 	}
 	if i < 0 {
 		return false

@@ -163,9 +163,8 @@ COMMIT
 }
 
 // setNomatchScenario: --return-nomatch against a hash:net set with a
-// nomatch element. Not yet in the list: nfgo treats --return-nomatch as
-// a plain match (the kernel's ip_set_test inverts it: a regular member
-// does not match, a nomatch element does); enabled with the fix.
+// nomatch element: the kernel's ip_set_test inverts the answer, so a
+// plain member does not match and a nomatch element does.
 var setNomatchScenario = &Scenario{
 	Name: "ext-set-nomatch",
 	Sets: []string{

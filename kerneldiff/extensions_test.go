@@ -252,7 +252,7 @@ func fixTCP(b []byte) {
 var loudEnds = map[string]bool{"ext-icmp-types": true}
 
 func TestKernelExtensions(t *testing.T) {
-	for _, sc := range append(append([]*Scenario{}, extensionScenarios...), moreExtensionScenarios...) {
+	for _, sc := range append(append(append([]*Scenario{}, extensionScenarios...), moreExtensionScenarios...), setNomatchScenario) {
 		t.Run(sc.Name, func(t *testing.T) {
 			tp := NewTopo(t)
 			tp.R.MustRun(t, "ip", "neigh", "replace", net4(ip4s(tp, 1, 7)), "lladdr", tp.MACc0, "dev", "r0")

@@ -289,7 +289,7 @@ func (s *Set) Match(p *Pkt) bool {
 	update := s.Flags&IPSetFlagSkipCounterUpdate == 0
 	ip, ip2, proto, port, ok := setElem(p, s.Dim, s.SetFlags, s.bound)
 	cm := ipset.CounterMatch{PacketsOp: s.Packets.Op, Packets: s.Packets.Value, BytesOp: s.Bytes.Op, Bytes: s.Bytes.Value}
-	hit := ok && s.bound.MatchElem(ip, ip2, proto, port, uint64(len(p.B)), p.Time, update, cm)
+	hit := ok && s.bound.MatchElemFlags(ip, ip2, proto, port, uint64(len(p.B)), p.Time, update, cm, s.Flags&IPSetFlagReturnNomatch != 0)
 	return hit != (s.SetFlags&IPSetInvMatch != 0)
 }
 
