@@ -41,9 +41,9 @@ func (c *ctTracker) Track(p *xt.Pkt) bool {
 	var ci conntrack.CtInfo
 	var conn *conntrack.Conn
 	if p.Hook == xt.HookLocalOut {
-		ci, conn = c.t.InLocalHelper(&p.Parsed, p.Time, 0, p.CTHelper)
+		ci, conn = c.t.InLocalHelper(&p.Parsed, p.Time, p.CTZone, p.CTHelper)
 	} else {
-		ci, conn = c.t.InHelper(&p.Parsed, p.Time, 0, p.CTHelper)
+		ci, conn = c.t.InHelper(&p.Parsed, p.Time, p.CTZone, p.CTHelper)
 	}
 	if ci == conntrack.Drop {
 		return false

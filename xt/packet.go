@@ -62,6 +62,9 @@ type Pkt struct {
 	// a connection the packet creates.
 	CTTemplate bool
 	CTHelper   *conntrack.Helper
+	// CTZone is the template's conntrack zone (CT --zone), in which the
+	// conntrack step looks the packet up and creates its entry.
+	CTZone uint16
 	// Tracker runs the conntrack step; nil when the host tracks nothing.
 	Tracker Tracker
 

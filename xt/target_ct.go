@@ -258,16 +258,19 @@ var notrackTarget = Def{
 }
 
 // PacketLogic reports what of CT nfgo's packet path does: --notrack (and
-// NOTRACK), a plain template (-j CT) and --helper with the helpers
-// conntrack models (ftp). Zones, timeout policies and event masks have
-// no packet logic yet.
+// NOTRACK), a plain template (-j CT), --zone N (both directions) and
+// --helper with the helpers conntrack models (ftp). Directional zones,
+// zones from the mark, timeout policies and event masks have no packet
+// logic yet.
 func (t *CT) PacketLogic() error {
 	if t.Flags&CTNotrack != 0 {
 		return nil
 	}
 	switch {
-	case t.Flags&(CTZoneDirOrig|CTZoneDirRepl|CTZoneMark) != 0 || t.Zone != 0:
-		return OtherErrorf("target `CT' with --zone has no packet logic in nfgo yet")
+	case t.Flags&(CTZoneDirOrig|CTZoneDirRepl) != 0:
+		return OtherErrorf("target `CT' with --zone-orig or --zone-reply has no packet logic in nfgo yet")
+	case t.Flags&CTZoneMark != 0:
+		return OtherErrorf("target `CT' with --zone mark has no packet logic in nfgo yet")
 	case t.Timeout != "":
 		return OtherErrorf("target `CT' with --timeout has no packet logic in nfgo yet")
 	case t.CtEvents != 0 || t.ExpEvents != 0:
@@ -292,6 +295,7 @@ func (t *CT) Target(p *Pkt) Verdict {
 		return VerdictContinue
 	}
 	p.CTTemplate = true
+	p.CTZone = t.Zone
 	if t.Helper != "" {
 		// Helpers only exist for TCP here (Check refused the rest).
 		p.CTHelper = conntrack.HelperByName(t.Helper, 6)

@@ -2,8 +2,9 @@ package xt
 
 import "testing"
 
-// CT's packet logic: --notrack, a plain template and --helper ftp run;
-// other helpers, zones, timeouts and events are refused; the first CT
+// CT's packet logic: --notrack, a plain template, --zone N and --helper
+// ftp run; other helpers, directional and mark zones, timeouts and events
+// are refused; the first CT
 // target a packet meets wins (xt_ct_target leaves a packet with
 // conntrack information alone).
 func TestCTPacketLogic(t *testing.T) {
@@ -15,8 +16,9 @@ func TestCTPacketLogic(t *testing.T) {
 		{CT{}, true},
 		{CT{Helper: "ftp"}, true},
 		{CT{Helper: "irc"}, false},
-		{CT{Helper: "ftp", Zone: 1}, false},
+		{CT{Helper: "ftp", Zone: 1}, true},
 		{CT{Flags: CTZoneMark}, false},
+		{CT{Flags: CTZoneDirOrig, Zone: 2}, false},
 		{CT{Timeout: "x"}, false},
 		{CT{CtEvents: 1}, false},
 	} {
