@@ -15,10 +15,12 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/nfgo/nfgo/capture"
 	"github.com/nfgo/nfgo/host"
 	"github.com/nfgo/nfgo/internal/setlink"
+	"github.com/nfgo/nfgo/logpipe"
 	"github.com/nfgo/nfgo/netfilter"
 	rp "github.com/nfgo/nfgo/replay"
 	"github.com/nfgo/nfgo/rules"
@@ -47,7 +49,23 @@ Options:
   --routes FILE         routes, as printed by "ip -j route show"
   --no-forward          the host did not forward (default: it did)
   --log FILE            LOG and TRACE lines, kernel format, each after
-                        "[seconds.micros] " of capture time
+                        "[seconds.micros] " of capture time (with
+                        --log-route: the lines no route takes)
+  --log-route PREFIX=TARGET
+                        lines starting with PREFIX go to TARGET and nowhere
+                        else (PREFIX+=TARGET: also on to later routes and
+                        --log), as an rsyslog rule ":msg, startswith,
+                        PREFIX" with "& stop"; TARGET is a file, - (stdout)
+                        or syslog[:SOCKET] (as kernel lines reach syslog);
+                        first match wins; repeatable. A PREFIX with "=" in
+                        it is quoted: '"IN=eth1 "=eth1.log'
+  --log-rotate SPEC     rotate the log files on capture time, as logrotate
+                        with dateext: daily, size=N[k|M|G], keep=N (30),
+                        compress, delaycompress, comma-separated, e.g.
+                        daily,keep=30,compress (FILE-YYYYMMDD[.gz]; with
+                        size, FILE-YYYYMMDD-UNIXSECONDS[.gz])
+                        Log files are written anew by each run (their
+                        rotated files from an earlier run are deleted).
   --verdicts FILE       one JSON line per packet: its path and verdict
   --save-counters FILE  the final counters, as iptables-save -c prints them
   --conntrack FILE      the final connection table, as conntrack -L prints it
@@ -59,6 +77,8 @@ type options struct {
 	logFile, verdictsFile, countersFile, ctFile string
 	noForward, quiet                            bool
 	captures                                    []string
+	logRoutes                                   []logpipe.RouteSpec
+	logRotate                                   *logpipe.Rotate
 }
 
 func parseArgs(args []string) (*options, error) {
@@ -86,6 +106,22 @@ func parseArgs(args []string) (*options, error) {
 			o.routesFile, err = val()
 		case "--log":
 			o.logFile, err = val()
+		case "--log-route":
+			var v string
+			if v, err = val(); err == nil {
+				var r logpipe.RouteSpec
+				if r, err = logpipe.ParseRoute(v); err == nil {
+					o.logRoutes = append(o.logRoutes, r)
+				}
+			}
+		case "--log-rotate":
+			var v string
+			if v, err = val(); err == nil {
+				var r logpipe.Rotate
+				if r, err = logpipe.ParseRotate(v); err == nil {
+					o.logRotate = &r
+				}
+			}
 		case "--verdicts":
 			o.verdictsFile, err = val()
 		case "--save-counters":
@@ -108,6 +144,9 @@ func parseArgs(args []string) (*options, error) {
 	}
 	if len(o.captures) == 0 {
 		return nil, fmt.Errorf("no capture given")
+	}
+	if o.logRotate != nil && o.logFile == "" && len(o.logRoutes) == 0 {
+		return nil, fmt.Errorf("--log-rotate rotates the files of --log and --log-route, and none is given")
 	}
 	return o, nil
 }
@@ -140,15 +179,12 @@ func Main(args []string, env *Env) int {
 	if err != nil {
 		return fail(env, "%v", err)
 	}
-	var logw *bufio.Writer
-	if o.logFile != "" {
-		f, err := os.OpenFile(o.logFile, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-		if err != nil {
-			return fail(env, "%v", err)
-		}
-		defer f.Close()
-		logw = bufio.NewWriter(f)
-		defer logw.Flush()
+	logs, err := openLogs(o, env)
+	if err != nil {
+		return fail(env, "%v", err)
+	}
+	if logs != nil {
+		defer logs.Close()
 	}
 	var vw *bufio.Writer
 	if o.verdictsFile != "" {
@@ -169,7 +205,7 @@ func Main(args []string, env *Env) int {
 	if err != nil {
 		return fail(env, "%v", err)
 	}
-	ev := &events{w: logw}
+	ev := &events{sink: logs}
 	sum := &summary{kinds: map[string]int{}, verdicts: map[string]int{}}
 	r, err := rp.New(rp.Options{Rules: rs, Host: h, Events: ev, OnPacket: func(res *rp.Result) {
 		sum.add(res)
@@ -181,10 +217,18 @@ func Main(args []string, env *Env) int {
 		return fail(env, "%v", err)
 	}
 	for i := range pkts {
-		ev.now = pkts[i].Time
 		r.Feed(&pkts[i])
 	}
 	r.Finish()
+	if logs != nil {
+		err := logs.Close()
+		if ev.err != nil {
+			err = ev.err
+		}
+		if err != nil {
+			return fail(env, "log: %v", err)
+		}
+	}
 	final := rs.Clone()
 	r.Stack.Engine.Snapshot().Counters(final)
 	if o.countersFile != "" {
@@ -234,37 +278,89 @@ func writeFile(path string, f func(io.Writer) error) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// events writes LOG and TRACE lines with the capture time in front, as
-// dmesg shows a line's time.
-type events struct {
-	w   *bufio.Writer
-	now int64
-	buf []byte
+// openLogs opens where LOG and TRACE lines go: --log's file, or a router
+// of the --log-route targets with --log's file as its default. Files get
+// "[seconds.micros] " of capture time before each line, as dmesg shows a
+// line's time, and are written anew (as --log always was). nil: no log.
+func openLogs(o *options, env *Env) (logpipe.Sink, error) {
+	if o.logFile == "" && len(o.logRoutes) == 0 {
+		return nil, nil
+	}
+	fo := logpipe.FileOptions{Mode: 0o644, Truncate: true, Buffered: true, Stamp: logpipe.StampDmesg, Rotate: o.logRotate}
+	opened := map[string]logpipe.Sink{}
+	var all []logpipe.Sink
+	open := func(target string) (logpipe.Sink, error) {
+		key := target
+		if _, ok := (logpipe.RouteSpec{Target: target}).SyslogPath(); !ok && target != logpipe.TargetStdout {
+			key = filepath.Clean(target)
+		}
+		if s := opened[key]; s != nil {
+			return s, nil
+		}
+		s, err := logpipe.OpenTarget(target, fo, env.Stdout)
+		if err != nil {
+			return nil, err
+		}
+		opened[key] = s
+		all = append(all, s)
+		return s, nil
+	}
+	router := &logpipe.Router{}
+	var err error
+	if o.logFile != "" {
+		router.Default, err = open(o.logFile)
+	}
+	for _, rs := range o.logRoutes {
+		if err != nil {
+			break
+		}
+		var s logpipe.Sink
+		if s, err = open(rs.Target); err == nil {
+			router.Routes = append(router.Routes, logpipe.Route{Prefix: rs.Prefix, Sink: s, Continue: rs.Continue})
+		}
+	}
+	if err != nil {
+		for _, s := range all {
+			s.Close()
+		}
+		return nil, err
+	}
+	if len(router.Routes) == 0 {
+		return router.Default, nil
+	}
+	return router, nil
 }
 
-func (e *events) stamp() {
-	fmt.Fprintf(e.w, "[%5d.%06d] ", e.now/1e9, e.now%1e9/1e3)
+// events gives LOG and TRACE lines to the log sink with their packet's
+// capture time; the first error is kept.
+type events struct {
+	sink logpipe.Sink
+	buf  []byte
+	err  error
+}
+
+// traceLevel is the level of TRACE lines (the kernel's trace_loginfo).
+const traceLevel = 4
+
+func (e *events) write(t int64, level uint8, line []byte) {
+	if err := e.sink.WriteLine(time.Unix(0, t), level, line); err != nil && e.err == nil {
+		e.err = err
+	}
 }
 
 func (e *events) Log(p *xt.Pkt, level uint8, line []byte) {
-	if e.w == nil {
+	if e.sink == nil {
 		return
 	}
-	e.now = p.Time
-	e.stamp()
-	e.w.Write(line)
-	e.w.WriteByte('\n')
+	e.write(p.Time, level, line)
 }
 
 func (e *events) Trace(p *xt.Pkt, table, chain, comment string, rulenum int) {
-	if e.w == nil {
+	if e.sink == nil {
 		return
 	}
-	e.now = p.Time
 	e.buf = xt.AppendTraceLine(e.buf[:0], p, table, chain, comment, rulenum)
-	e.stamp()
-	e.w.Write(e.buf)
-	e.w.WriteByte('\n')
+	e.write(p.Time, traceLevel, e.buf)
 }
 
 var hookNames = [xt.NumHooks]string{"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"}
