@@ -10,6 +10,10 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/nfgo/nfgo/ipset"
 	"io"
 	"os"
 	"path/filepath"
@@ -69,12 +73,19 @@ Options:
   --verdicts FILE       one JSON line per packet: its path and verdict
   --save-counters FILE  the final counters, as iptables-save -c prints them
   --conntrack FILE      the final connection table, as conntrack -L prints it
+  --save-sets FILE      the final sets, as ipset save prints them
+  --recent DIR          the final recent lists, one file per list as
+                        /proc/net/xt_recent shows them
+  --accepted FILE       the received packets nfgo accepted (pcap, raw IPv4)
+  --dropped FILE        the received packets nfgo dropped (pcap, raw IPv4)
   --quiet               no summary
 `
 
 type options struct {
 	rulesFile, ipsetsFile, hostFile, routesFile string
 	logFile, verdictsFile, countersFile, ctFile string
+	setsFile, recentDir, acceptedFile           string
+	droppedFile                                 string
 	noForward, quiet                            bool
 	captures                                    []string
 	logRoutes                                   []logpipe.RouteSpec
@@ -128,6 +139,14 @@ func parseArgs(args []string) (*options, error) {
 			o.countersFile, err = val()
 		case "--conntrack":
 			o.ctFile, err = val()
+		case "--save-sets":
+			o.setsFile, err = val()
+		case "--recent":
+			o.recentDir, err = val()
+		case "--accepted":
+			o.acceptedFile, err = val()
+		case "--dropped":
+			o.droppedFile, err = val()
 		case "--no-forward":
 			o.noForward = true
 		case "--quiet":
@@ -207,10 +226,25 @@ func Main(args []string, env *Env) int {
 	}
 	ev := &events{sink: logs}
 	sum := &summary{kinds: map[string]int{}, verdicts: map[string]int{}}
+	accepted, err := newPcapOut(o.acceptedFile)
+	if err != nil {
+		return fail(env, "%v", err)
+	}
+	dropped, err := newPcapOut(o.droppedFile)
+	if err != nil {
+		return fail(env, "%v", err)
+	}
 	r, err := rp.New(rp.Options{Rules: rs, Host: h, Events: ev, OnPacket: func(res *rp.Result) {
 		sum.add(res)
 		if vw != nil {
 			writeVerdict(vw, res)
+		}
+		if res.Kind == "received" && res.Outcome != nil {
+			if res.Outcome.Verdict == xt.VerdictAccept && !res.Outcome.Held && res.Outcome.Drop == "" {
+				accepted.write(res.Pkt)
+			} else if !res.Outcome.Held {
+				dropped.write(res.Pkt)
+			}
 		}
 	}})
 	if err != nil {
@@ -242,6 +276,34 @@ func Main(args []string, env *Env) int {
 	}
 	if o.ctFile != "" {
 		if err := writeFile(o.ctFile, func(w io.Writer) error { _, err := r.Stack.CT.WriteList(w, end); return err }); err != nil {
+			return fail(env, "%v", err)
+		}
+	}
+	if o.setsFile != "" && xt.Sets != nil {
+		if err := writeFile(o.setsFile, func(w io.Writer) error {
+			var b strings.Builder
+			if _, err := xt.Sets.Exec(&ipset.Command{Name: "save"}, &b); err != nil {
+				return err
+			}
+			_, err := io.WriteString(w, b.String())
+			return err
+		}); err != nil {
+			return fail(env, "%v", err)
+		}
+	}
+	if o.recentDir != "" {
+		if err := os.MkdirAll(o.recentDir, 0o755); err != nil {
+			return fail(env, "%v", err)
+		}
+		for _, name := range xt.RecentListNames() {
+			text, _ := xt.RecentProcRead(name)
+			if err := writeFile(filepath.Join(o.recentDir, name), func(w io.Writer) error { _, err := io.WriteString(w, text); return err }); err != nil {
+				return fail(env, "%v", err)
+			}
+		}
+	}
+	for _, pc := range []*pcapOut{accepted, dropped} {
+		if err := pc.close(); err != nil {
 			return fail(env, "%v", err)
 		}
 	}
@@ -592,4 +654,56 @@ func loadHost(o *options) (*host.Host, error) {
 		}
 	}
 	return host.Load(addr, routes, !o.noForward)
+}
+
+// pcapOut writes packets as received to a pcap file (raw IPv4, the
+// capture's times), through a temporary file renamed into place.
+type pcapOut struct {
+	path string
+	tmp  *os.File
+	bw   *bufio.Writer
+	w    *pcapgo.Writer
+	err  error
+}
+
+func newPcapOut(path string) (*pcapOut, error) {
+	if path == "" {
+		return nil, nil
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return nil, err
+	}
+	pc := &pcapOut{path: path, tmp: tmp, bw: bufio.NewWriter(tmp)}
+	pc.w = pcapgo.NewWriterNanos(pc.bw)
+	if err := pc.w.WriteFileHeader(65535, layers.LinkTypeRaw); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return nil, err
+	}
+	return pc, nil
+}
+
+func (pc *pcapOut) write(p *capture.Packet) {
+	if pc == nil || pc.err != nil {
+		return
+	}
+	pc.err = pc.w.WritePacket(gopacket.CaptureInfo{Timestamp: time.Unix(0, p.Time), CaptureLength: len(p.IP), Length: len(p.IP)}, p.IP)
+}
+
+func (pc *pcapOut) close() error {
+	if pc == nil {
+		return nil
+	}
+	if pc.err == nil {
+		pc.err = pc.bw.Flush()
+	}
+	if err := pc.tmp.Close(); pc.err == nil {
+		pc.err = err
+	}
+	if pc.err != nil {
+		os.Remove(pc.tmp.Name())
+		return pc.err
+	}
+	return os.Rename(pc.tmp.Name(), pc.path)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/nfgo/nfgo/capture"
 	"github.com/nfgo/nfgo/examples/seedcapture"
 	"github.com/nfgo/nfgo/packet"
 )
@@ -175,7 +176,9 @@ func TestBundledExample(t *testing.T) {
 	dir := t.TempDir()
 	var out, errb bytes.Buffer
 	code := Main([]string{"--rules", filepath.Join(root, "examples", "host-firewall.rules"), "--host", filepath.Join(root, "examples", "host.json"),
-		"--routes", filepath.Join(root, "examples", "routes.json"), "--log", filepath.Join(dir, "log"), "eth0=" + pcap},
+		"--routes", filepath.Join(root, "examples", "routes.json"), "--log", filepath.Join(dir, "log"),
+		"--recent", filepath.Join(dir, "recent"), "--save-sets", filepath.Join(dir, "sets"),
+		"--accepted", filepath.Join(dir, "acc.pcap"), "--dropped", filepath.Join(dir, "drop.pcap"), "eth0=" + pcap},
 		&Env{Stdout: &out, Stderr: &errb, StateDir: t.TempDir()})
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s%s", code, out.String(), errb.String())
@@ -185,6 +188,24 @@ func TestBundledExample(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, out.String())
 		}
+	}
+	// The recent lists as /proc/net/xt_recent shows them at the end.
+	ssh, _ := os.ReadFile(filepath.Join(dir, "recent", "SSH"))
+	knock, _ := os.ReadFile(filepath.Join(dir, "recent", "sshopen"))
+	if !strings.Contains(string(ssh), "src=203.0.113.7 ttl: 52 last_seen: ") || !strings.Contains(string(ssh), " oldest_pkt: 3 ") ||
+		!strings.Contains(string(ssh), "src=198.51.100.9 ttl: 52") ||
+		!strings.HasPrefix(string(knock), "src=198.51.100.9 ttl: 57 ") {
+		t.Errorf("recent lists:\nSSH: %q\nsshopen: %q", ssh, knock)
+	}
+	// Received packets split by verdict: 7 accepted, 4 dropped.
+	for f, n := range map[string]int{"acc.pcap": 7, "drop.pcap": 4} {
+		ps, err := capture.Read(capture.Source{Path: filepath.Join(dir, f), Iface: "eth0"}, nil, nil)
+		if err != nil || len(ps) != n {
+			t.Errorf("%s: %d packets (%v), want %d", f, len(ps), err, n)
+		}
+	}
+	if sets, err := os.ReadFile(filepath.Join(dir, "sets")); err != nil || len(sets) != 0 {
+		t.Errorf("sets: %q %v (the example has none)", sets, err)
 	}
 	log, _ := os.ReadFile(filepath.Join(dir, "log"))
 	for _, want := range []string{
