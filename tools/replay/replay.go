@@ -14,6 +14,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/nfgo/nfgo/ipset"
+	"github.com/schollz/progressbar/v3"
 	"io"
 	"os"
 	"path/filepath"
@@ -250,8 +251,22 @@ func Main(args []string, env *Env) int {
 	if err != nil {
 		return fail(env, "%v", err)
 	}
+	// A progress bar on a terminal for long captures; nothing otherwise.
+	var bar *progressbar.ProgressBar
+	if f, ok := env.Stderr.(*os.File); ok && len(pkts) >= 100000 {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			bar = progressbar.NewOptions(len(pkts), progressbar.OptionSetWriter(f), progressbar.OptionSetDescription("replay"),
+				progressbar.OptionShowCount(), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+		}
+	}
 	for i := range pkts {
 		r.Feed(&pkts[i])
+		if bar != nil && i%1024 == 0 {
+			bar.Set(i)
+		}
+	}
+	if bar != nil {
+		bar.Finish()
 	}
 	r.Finish()
 	if logs != nil {
