@@ -67,6 +67,10 @@ type Outcome struct {
 	Trace []string // TRACE lines
 	Log   []string // LOG lines
 	Save  string   // iptables-save -c, comment lines removed
+	// Conntrack is the router's `conntrack -L` right after the traffic
+	// (kernel side; "" when the conntrack tool is missing); nfgo's is
+	// its table at the last packet (CT, End).
+	Conntrack string
 	// Replies are the IPv4 packets the router generated (Scenario.Replies;
 	// nil otherwise), in order: captured from the kernel's router, the
 	// Emitted packets nfgo sent out through OUTPUT and POSTROUTING.
@@ -230,6 +234,12 @@ func RunKernel(t *testing.T, tp *Topo, sc *Scenario) (Outcome, []frame) {
 		t.Fatalf("/dev/kmsg: %v", err)
 	}
 	sc.Traffic(t, tp)
+	var ctList string
+	if _, err := exec.LookPath("conntrack"); err == nil {
+		if out, _, code := tp.R.Run("conntrack", "-L"); code == 0 {
+			ctList = out
+		}
+	}
 	waitCaptures(dir+"/r0.pcap", dir+"/r1.pcap", dir+"/any.pcap")
 	tp.AnyCapture = dir + "/any.pcap"
 	for i, d := range dumps {
@@ -245,6 +255,7 @@ func RunKernel(t *testing.T, tp *Topo, sc *Scenario) (Outcome, []frame) {
 		}
 	}
 	var o Outcome
+	o.Conntrack = ctList
 	marker := fmt.Sprintf("10.%d.", tp.N)
 	for _, l := range km.lines() {
 		if !strings.Contains(l, marker) {
@@ -536,6 +547,13 @@ func Compare(t *testing.T, name string, k, n Outcome) bool {
 	diff("TRACE lines", k.Trace, n.Trace)
 	diff("LOG lines", k.Log, n.Log)
 	diff("iptables-save -c", strings.Split(k.Save, "\n"), strings.Split(n.Save, "\n"))
+	if k.Conntrack != "" && n.CT != nil {
+		// The connection table after the traffic, timeouts blanked and
+		// lines sorted (the dump order is the kernel's hash order).
+		var b bytes.Buffer
+		n.CT.WriteList(&b, n.End)
+		diff("conntrack -L (timeouts blanked)", ctListing(k.Conntrack), ctListing(b.String()))
+	}
 	if k.Replies != nil || n.Replies != nil {
 		hexes := func(ps [][]byte) []string {
 			var out []string
@@ -606,4 +624,22 @@ func PrintScoreboard(w io.Writer) {
 		fmt.Fprintf(w, "  %-40s %s\n", r.name, v)
 	}
 	fmt.Fprintf(w, "  TOTAL %d scenarios: identical %d, differing %d\n", len(scoreboard.rows), same, len(scoreboard.rows)-same)
+}
+
+// ctListing normalises conntrack -L lines for comparison: the timeout
+// (third field) blanked, sorted.
+func ctListing(s string) []string {
+	var out []string
+	for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
+		if l == "" || strings.HasPrefix(l, "conntrack v") {
+			continue
+		}
+		f := strings.Fields(l)
+		if len(f) > 2 {
+			f[2] = "_"
+		}
+		out = append(out, strings.Join(f, " "))
+	}
+	sort.Strings(out)
+	return out
 }
