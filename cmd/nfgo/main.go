@@ -11,6 +11,7 @@ import (
 	"runtime/pprof"
 
 	ctool "github.com/nfgo/nfgo/tools/conntrack"
+	gwtool "github.com/nfgo/nfgo/tools/gateway"
 	"github.com/nfgo/nfgo/tools/ipset"
 	"github.com/nfgo/nfgo/tools/iptables"
 	"github.com/nfgo/nfgo/tools/recent"
@@ -50,6 +51,8 @@ Commands:
   replay            a capture through a host's ruleset: verdicts, LOG and
                     TRACE lines, counters, connections, disagreements
   recent            the recent match's lists (/proc/net/xt_recent)
+  gateway           the live data plane: route packets between TUN devices
+                    through the ruleset (SIGHUP reloads the rule store)
   rst               the TCP resets of a capture: who sent each, on which
                     connection, which REJECT rule made it
   version           print nfgo's version
@@ -113,6 +116,9 @@ func run(argv []string) int {
 	}
 	if argv[1] == "replay" {
 		return replay.Main(argv[2:], &replay.Env{Stdout: os.Stdout, Stderr: os.Stderr})
+	}
+	if argv[1] == "gateway" {
+		return gwtool.Main(argv[2:], &gwtool.Env{Stdout: os.Stdout, Stderr: os.Stderr})
 	}
 	if argv[1] == "rst" {
 		return rst.Main(argv[2:], &rst.Env{Stdout: os.Stdout, Stderr: os.Stderr})

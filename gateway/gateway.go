@@ -1,0 +1,337 @@
+// Package gateway is nfgo's live data plane: TUN devices (one per side),
+// each optionally moved into a network namespace with the peer's address
+// and a default route through the gateway, and the packets they carry run
+// through the engine as a router's kernel runs them — PREROUTING,
+// routing, INPUT or FORWARD, OUTPUT, POSTROUTING, with conntrack, NAT,
+// sets, REJECT replies — then written to the device the route chose.
+// Packets to the gateway's own addresses get what a host gives them: ICMP
+// echo requests are answered. The ruleset and sets come from the rule
+// store at start and again on Reload (SIGHUP in the daemon); a reload is
+// one atomic swap, so established connections carry on.
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.zx2c4.com/wireguard/tun"
+
+	"github.com/nfgo/nfgo/conntrack"
+	"github.com/nfgo/nfgo/host"
+	"github.com/nfgo/nfgo/internal/setlink"
+	"github.com/nfgo/nfgo/logpipe"
+	"github.com/nfgo/nfgo/netfilter"
+	"github.com/nfgo/nfgo/packet"
+	"github.com/nfgo/nfgo/rules"
+	"github.com/nfgo/nfgo/store"
+	"github.com/nfgo/nfgo/xt"
+)
+
+// DeviceConfig is one TUN device of the gateway.
+type DeviceConfig struct {
+	Name string       // the TUN device's name
+	Addr netip.Prefix // the gateway's address on it (e.g. 10.0.1.1/24)
+	MTU  int          // 0: 1500
+	// Netns, when set, is the network namespace (a name under
+	// /var/run/netns) the device is moved into; there it gets PeerAddr
+	// and, with PeerDefault, a default route via Addr.
+	Netns       string
+	PeerAddr    netip.Prefix
+	PeerDefault bool
+}
+
+// Config configures a gateway.
+type Config struct {
+	StateDir string // the rule store (rules.v4, ipset.save)
+	Devices  []DeviceConfig
+	Routes   []host.Route // routes beyond the devices' subnets
+	// Log receives packet LOG and TRACE lines (nil: discarded).
+	Log    logpipe.Sink
+	Logger *slog.Logger // the daemon's own log (nil: discarded)
+}
+
+// Gateway is a running data plane.
+type Gateway struct {
+	cfg   Config
+	log   *slog.Logger
+	Stack *netfilter.Stack
+	devs  map[string]*device
+	order []*device
+
+	mu      sync.Mutex // serialises reloads
+	stopped atomic.Bool
+
+	// Counters, for metrics and tests.
+	Received, Forwarded, Delivered, Dropped, Generated, TUNErrors atomic.Uint64
+}
+
+type device struct {
+	cfg DeviceConfig
+	tun tun.Device
+	wmu sync.Mutex
+}
+
+const offset = 16 // headroom before each packet: the virtio-net header
+
+// New creates the TUN devices, configures their namespaces, loads the
+// rule store and builds the stack. Close undoes what it can.
+func New(cfg Config) (*Gateway, error) {
+	lg := cfg.Logger
+	if lg == nil {
+		lg = slog.New(slog.NewTextHandler(discard{}, nil))
+	}
+	g := &Gateway{cfg: cfg, log: lg, devs: map[string]*device{}}
+	var ifaces []*host.Interface
+	routes := append([]host.Route(nil), cfg.Routes...)
+	ifaces = append(ifaces, &host.Interface{Index: 1, Name: "lo", MTU: 65536, Up: true, LinkType: "loopback",
+		Addrs: []host.Addr{{IP: netip.MustParseAddr("127.0.0.1"), PrefixLen: 8, Scope: "host"}}})
+	for i, dc := range cfg.Devices {
+		if dc.MTU == 0 {
+			dc.MTU = 1500
+		}
+		td, err := tun.CreateTUN(dc.Name, dc.MTU)
+		if err != nil {
+			g.Close()
+			return nil, fmt.Errorf("TUN %s: %v", dc.Name, err)
+		}
+		d := &device{cfg: dc, tun: td}
+		g.devs[dc.Name] = d
+		g.order = append(g.order, d)
+		if err := configure(dc); err != nil {
+			g.Close()
+			return nil, fmt.Errorf("TUN %s: %v", dc.Name, err)
+		}
+		ifaces = append(ifaces, &host.Interface{Index: i + 2, Name: dc.Name, MTU: dc.MTU, Up: true, LinkType: "none",
+			Addrs: []host.Addr{{IP: dc.Addr.Addr(), PrefixLen: dc.Addr.Bits(), Scope: "global"}}})
+		routes = append(routes, host.Route{Dst: dc.Addr.Masked(), Dev: dc.Name, Type: "unicast", PrefSrc: dc.Addr.Addr()})
+	}
+	h := host.New(ifaces, routes, true)
+	rs, err := g.loadStore()
+	if err != nil {
+		g.Close()
+		return nil, err
+	}
+	eng, err := netfilter.New(rs)
+	if err != nil {
+		g.Close()
+		return nil, err
+	}
+	xt.ResetStatefulTables()
+	g.Stack = &netfilter.Stack{Engine: eng, Host: h, Env: netfilter.NewEnv(h, randU32), CT: conntrack.NewTable(conntrack.HostConfig())}
+	return g, nil
+}
+
+type discard struct{}
+
+func (discard) Write(b []byte) (int, error) { return len(b), nil }
+
+// randU32 is the environment's randomness (NAT port search, statistic).
+func randU32() uint32 {
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return uint32(time.Now().UnixNano())
+	}
+	return binary.LittleEndian.Uint32(b[:])
+}
+
+// loadStore reads the ruleset and the sets from the store.
+func (g *Gateway) loadStore() (*rules.Ruleset, error) {
+	dir := g.cfg.StateDir
+	if dir == "" {
+		dir = store.Dir()
+	}
+	xt.LookupSet = setlink.LookupFrom(dir)
+	reg, err := setlink.Registry(dir)
+	if err != nil {
+		return nil, fmt.Errorf("sets: %v", err)
+	}
+	xt.Sets = reg
+	s, err := store.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	return s.Load(xt.FamilyIPv4)
+}
+
+// Reload reads the store again and swaps the new ruleset in atomically:
+// packets see the old rules or the new ones, connections carry on.
+func (g *Gateway) Reload() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	rs, err := g.loadStore()
+	if err != nil {
+		return err
+	}
+	if err := g.Stack.Engine.Swap(rs); err != nil {
+		return err
+	}
+	g.log.Info("rules reloaded from the store")
+	return nil
+}
+
+// Run moves packets until ctx ends or a device fails.
+func (g *Gateway) Run(ctx context.Context) error {
+	errc := make(chan error, len(g.order))
+	for _, d := range g.order {
+		go func(d *device) { errc <- g.readLoop(d) }(d)
+	}
+	select {
+	case <-ctx.Done():
+		g.Close()
+		return nil
+	case err := <-errc:
+		g.Close()
+		if g.stopped.Load() {
+			return nil
+		}
+		return err
+	}
+}
+
+// Close closes the devices (the kernel removes them).
+func (g *Gateway) Close() {
+	if !g.stopped.CompareAndSwap(false, true) {
+		return
+	}
+	for _, d := range g.order {
+		d.tun.Close()
+	}
+}
+
+func (g *Gateway) readLoop(d *device) error {
+	n := d.tun.BatchSize()
+	bufs := make([][]byte, n)
+	sizes := make([]int, n)
+	for i := range bufs {
+		bufs[i] = make([]byte, offset+65535)
+	}
+	ev := &events{g: g}
+	for {
+		k, err := d.tun.Read(bufs, sizes, offset)
+		if err != nil {
+			if g.stopped.Load() || errors.Is(err, os.ErrClosed) {
+				return nil
+			}
+			if errors.Is(err, tun.ErrTooManySegments) {
+				g.TUNErrors.Add(1)
+				continue
+			}
+			return fmt.Errorf("%s: read: %v", d.cfg.Name, err)
+		}
+		for i := 0; i < k; i++ {
+			g.handle(d, bufs[i][offset:offset+sizes[i]], ev)
+		}
+	}
+}
+
+// handle runs one packet that arrived on d through the stack.
+func (g *Gateway) handle(d *device, b []byte, ev *events) {
+	g.Received.Add(1)
+	p := &xt.Pkt{Time: time.Now().UnixNano(), Events: ev}
+	if p.Decode(append([]byte(nil), b...)) != nil {
+		g.Dropped.Add(1)
+		return
+	}
+	o := g.Stack.Receive(p, d.cfg.Name, nil)
+	g.emit(&o)
+	switch {
+	case o.Sent:
+		g.Forwarded.Add(1)
+		if o.Fragments != nil {
+			for _, f := range o.Fragments {
+				g.write(o.OutIface, f)
+			}
+		} else {
+			g.write(o.OutIface, p.B)
+		}
+	case o.Local:
+		g.Delivered.Add(1)
+		g.local(p, ev)
+	default:
+		g.Dropped.Add(1)
+	}
+}
+
+// emit writes the packets the stack generated (REJECT replies, ICMP
+// errors) that left through a device.
+func (g *Gateway) emit(o *netfilter.Outcome) {
+	for _, e := range o.Emitted {
+		if e.Outcome.Sent {
+			g.Generated.Add(1)
+			g.write(e.Outcome.OutIface, e.Packet)
+		}
+	}
+}
+
+// local is the gateway's own stack for packets delivered to it: ICMP
+// echo requests are answered (through OUTPUT and POSTROUTING).
+func (g *Gateway) local(p *xt.Pkt, ev *events) {
+	if p.Proto != packet.ProtoICMP || p.ICMPType != 8 || p.FragOffset() != 0 || p.IsFragment() {
+		return
+	}
+	b := append([]byte(nil), p.B...)
+	hl := p.IHL
+	binary.BigEndian.PutUint32(b[12:], p.Dst)
+	binary.BigEndian.PutUint32(b[16:], p.Src)
+	b[8] = 64
+	b[10], b[11] = 0, 0
+	binary.BigEndian.PutUint16(b[10:], packet.Checksum16(b[:hl], 0))
+	b[hl] = 0
+	b[hl+2], b[hl+3] = 0, 0
+	binary.BigEndian.PutUint16(b[hl+2:], packet.Checksum16(b[hl:], 0))
+	r := &xt.Pkt{Time: time.Now().UnixNano(), Events: ev}
+	if r.Decode(b) != nil {
+		return
+	}
+	o := g.Stack.Send(r)
+	g.emit(&o)
+	if o.Sent {
+		g.Generated.Add(1)
+		g.write(o.OutIface, r.B)
+	}
+}
+
+// write sends one packet out of the named device.
+func (g *Gateway) write(name string, b []byte) {
+	d := g.devs[name]
+	if d == nil {
+		return // lo: nothing to write
+	}
+	buf := make([]byte, offset+len(b))
+	copy(buf[offset:], b)
+	d.wmu.Lock()
+	_, err := d.tun.Write([][]byte{buf}, offset)
+	d.wmu.Unlock()
+	if err != nil && !g.stopped.Load() {
+		g.TUNErrors.Add(1)
+		g.log.Warn("TUN write", "device", name, "err", err)
+	}
+}
+
+// events hands LOG and TRACE lines to the log pipeline.
+type events struct {
+	g   *Gateway
+	buf []byte
+}
+
+func (e *events) Log(p *xt.Pkt, level uint8, line []byte) {
+	if e.g.cfg.Log != nil {
+		e.g.cfg.Log.WriteLine(time.Unix(0, p.Time), level, line)
+	}
+}
+
+func (e *events) Trace(p *xt.Pkt, table, chain, comment string, rulenum int) {
+	if e.g.cfg.Log != nil {
+		e.buf = xt.AppendTraceLine(e.buf[:0], p, table, chain, comment, rulenum)
+		e.g.cfg.Log.WriteLine(time.Unix(0, p.Time), 4, e.buf)
+	}
+}

@@ -1,0 +1,268 @@
+// Package gateway implements "nfgo gateway": the live data plane as a
+// daemon. It creates its TUN devices (moving each into a network
+// namespace if asked), loads the rule store, and routes packets between
+// the devices through the engine until SIGTERM or SIGINT; SIGHUP reloads
+// the rules and sets from the store (what `nfgo iptables` and `nfgo ipset`
+// change), atomically. Packet LOG lines go through the log pipeline
+// (files routed by prefix, rotated); the daemon's own messages go to
+// stderr through log/slog. With systemd (Type=notify) it reports READY=1
+// once packets flow.
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	gw "github.com/nfgo/nfgo/gateway"
+	"github.com/nfgo/nfgo/host"
+	"github.com/nfgo/nfgo/logpipe"
+)
+
+// Env is the process environment.
+type Env struct {
+	Stdout, Stderr io.Writer
+	StateDir       string
+}
+
+const usage = `Usage: nfgo gateway --tun SPEC [--tun SPEC ...] [OPTIONS]
+
+Routes packets between TUN devices through the rule store's ruleset:
+conntrack, NAT, sets, REJECT, LOG. SIGHUP reloads the rules and sets
+from the store; SIGTERM or SIGINT stops.
+
+  --tun NAME,ADDR/LEN[,netns=NS][,peer=ADDR/LEN][,default][,mtu=N]
+        a TUN device named NAME where the gateway has address ADDR; with
+        netns, the device is moved into namespace NS (ip netns) and gets
+        the peer address there, with "default" a default route via ADDR
+  --route DST/LEN,via=ADDR,dev=NAME   an extra route
+  --state DIR          the rule store (default: $NFGO_STATE_DIR, /var/lib/nfgo)
+  --log FILE           packet LOG and TRACE lines (default: discarded)
+  --log-route PREFIX=TARGET   lines starting with PREFIX to TARGET (repeatable)
+  --log-rotate SPEC    rotation of the log files, e.g. daily,keep=30,compress
+`
+
+func parseTun(spec string) (gw.DeviceConfig, error) {
+	var d gw.DeviceConfig
+	parts := strings.Split(spec, ",")
+	if len(parts) < 2 {
+		return d, fmt.Errorf("--tun %q: NAME,ADDR/LEN needed", spec)
+	}
+	d.Name = parts[0]
+	if d.Name == "" || len(d.Name) > 15 {
+		return d, fmt.Errorf("--tun %q: bad device name", spec)
+	}
+	p, err := netip.ParsePrefix(parts[1])
+	if err != nil || !p.Addr().Is4() {
+		return d, fmt.Errorf("--tun %q: bad address %q", spec, parts[1])
+	}
+	d.Addr = p
+	for _, kv := range parts[2:] {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "netns":
+			d.Netns = v
+		case "peer":
+			if d.PeerAddr, err = netip.ParsePrefix(v); err != nil || !d.PeerAddr.Addr().Is4() {
+				return d, fmt.Errorf("--tun %q: bad peer address %q", spec, v)
+			}
+		case "default":
+			d.PeerDefault = true
+		case "mtu":
+			if d.MTU, err = strconv.Atoi(v); err != nil || d.MTU < 68 || d.MTU > 65535 {
+				return d, fmt.Errorf("--tun %q: bad mtu %q", spec, v)
+			}
+		default:
+			return d, fmt.Errorf("--tun %q: unknown %q", spec, kv)
+		}
+	}
+	return d, nil
+}
+
+func parseRoute(spec string) (host.Route, error) {
+	var r host.Route
+	parts := strings.Split(spec, ",")
+	p, err := netip.ParsePrefix(parts[0])
+	if err != nil {
+		return r, fmt.Errorf("--route %q: bad destination", spec)
+	}
+	r.Dst, r.Type = p.Masked(), "unicast"
+	for _, kv := range parts[1:] {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "via":
+			if r.Gateway, err = netip.ParseAddr(v); err != nil {
+				return r, fmt.Errorf("--route %q: bad gateway", spec)
+			}
+		case "dev":
+			r.Dev = v
+		default:
+			return r, fmt.Errorf("--route %q: unknown %q", spec, kv)
+		}
+	}
+	if r.Dev == "" {
+		return r, fmt.Errorf("--route %q: dev= needed", spec)
+	}
+	return r, nil
+}
+
+// Main runs the daemon until a signal stops it.
+func Main(args []string, env *Env) int {
+	cfg := gw.Config{StateDir: env.StateDir}
+	var logFile, rotate string
+	var routes []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		val := func() (string, bool) {
+			if i+1 >= len(args) {
+				fmt.Fprintf(env.Stderr, "nfgo gateway: option %s needs an argument\n", a)
+				return "", false
+			}
+			i++
+			return args[i], true
+		}
+		var v string
+		var ok bool
+		switch a {
+		case "-h", "--help":
+			io.WriteString(env.Stdout, usage)
+			return 0
+		case "--tun", "--route", "--state", "--log", "--log-route", "--log-rotate":
+			if v, ok = val(); !ok {
+				return 2
+			}
+		default:
+			fmt.Fprintf(env.Stderr, "nfgo gateway: unknown option %q\nTry `nfgo gateway --help' for more information.\n", a)
+			return 2
+		}
+		switch a {
+		case "--tun":
+			d, err := parseTun(v)
+			if err != nil {
+				fmt.Fprintf(env.Stderr, "nfgo gateway: %v\n", err)
+				return 2
+			}
+			cfg.Devices = append(cfg.Devices, d)
+		case "--route":
+			routes = append(routes, v)
+		case "--state":
+			cfg.StateDir = v
+		case "--log":
+			logFile = v
+		case "--log-route":
+			routes = append(routes, "\x00"+v)
+		case "--log-rotate":
+			rotate = v
+		}
+	}
+	if len(cfg.Devices) == 0 {
+		fmt.Fprintf(env.Stderr, "nfgo gateway: at least one --tun is needed\n")
+		return 2
+	}
+	var logRoutes []logpipe.RouteSpec
+	for _, r := range routes {
+		if strings.HasPrefix(r, "\x00") {
+			rs, err := logpipe.ParseRoute(r[1:])
+			if err != nil {
+				fmt.Fprintf(env.Stderr, "nfgo gateway: %v\n", err)
+				return 2
+			}
+			logRoutes = append(logRoutes, rs)
+			continue
+		}
+		rt, err := parseRoute(r)
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "nfgo gateway: %v\n", err)
+			return 2
+		}
+		cfg.Routes = append(cfg.Routes, rt)
+	}
+	fo := logpipe.FileOptions{Stamp: logpipe.StampTraditional, Host: hostname()}
+	if rotate != "" {
+		r, err := logpipe.ParseRotate(rotate)
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "nfgo gateway: %v\n", err)
+			return 2
+		}
+		fo.Rotate = &r
+	}
+	lg := slog.New(slog.NewTextHandler(env.Stderr, nil))
+	cfg.Logger = lg
+	router := &logpipe.Router{}
+	if logFile != "" {
+		s, err := logpipe.OpenTarget(logFile, fo, env.Stdout)
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "nfgo gateway: %v\n", err)
+			return 1
+		}
+		router.Default = s
+	}
+	for _, r := range logRoutes {
+		s, err := logpipe.OpenTarget(r.Target, fo, env.Stdout)
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "nfgo gateway: %v\n", err)
+			return 1
+		}
+		router.Routes = append(router.Routes, logpipe.Route{Prefix: r.Prefix, Sink: s, Continue: r.Continue})
+	}
+	defer router.Close()
+	cfg.Log = router
+	g, err := gw.New(cfg)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "nfgo gateway: %v\n", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for range hup {
+			if err := g.Reload(); err != nil {
+				lg.Error("reload failed; the old rules stay", "err", err)
+			}
+		}
+	}()
+	lg.Info("gateway running", "devices", len(cfg.Devices))
+	notify("READY=1")
+	if err := g.Run(ctx); err != nil {
+		lg.Error("gateway stopped", "err", err)
+		return 1
+	}
+	notify("STOPPING=1")
+	lg.Info("gateway stopped")
+	return 0
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return "localhost"
+	}
+	return h
+}
+
+// notify is sd_notify: a datagram to $NOTIFY_SOCKET when systemd runs us.
+func notify(state string) {
+	path := os.Getenv("NOTIFY_SOCKET")
+	if path == "" {
+		return
+	}
+	if path[0] == '@' {
+		path = "\x00" + path[1:]
+	}
+	c, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	c.Write([]byte(state))
+}

@@ -1,0 +1,123 @@
+package gateway
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nfgo/nfgo/internal/netns"
+	"github.com/nfgo/nfgo/tools/iptables"
+)
+
+// The daemon driven by the tools: rules put in the store with nfgo
+// iptables, the daemon started on two TUN devices in namespaces, a rule
+// change taking effect on SIGHUP, a clean stop on SIGTERM, and the rules
+// surviving a restart.
+func TestDaemon(t *testing.T) {
+	if ok, why := netns.Available(); !ok {
+		t.Skip("the gateway test needs root and network namespaces: " + why)
+	}
+	if _, err := os.Stat("/dev/net/tun"); err != nil {
+		t.Skip("no /dev/net/tun")
+	}
+	c, s := netns.New(t), netns.New(t)
+	n := rand.Intn(9000) + 1000
+	cdev, sdev := fmt.Sprintf("nfd%dc", n), fmt.Sprintf("nfd%ds", n)
+	dir := t.TempDir()
+	ipt := func(args ...string) {
+		t.Helper()
+		var eb bytes.Buffer
+		if code := iptables.Main(args, &iptables.Env{Stdout: &bytes.Buffer{}, Stderr: &eb, StateDir: dir}); code != 0 {
+			t.Fatalf("nfgo iptables %v: %s", args, eb.String())
+		}
+	}
+	ipt("-P", "FORWARD", "DROP")
+	ipt("-A", "FORWARD", "-p", "icmp", "-j", "LOG", "--log-prefix", "[gw-icmp] ")
+	ipt("-A", "FORWARD", "-p", "icmp", "-j", "ACCEPT")
+	logFile := filepath.Join(dir, "packets.log")
+	icmpLog := filepath.Join(dir, "icmp.log")
+	start := func() (chan int, *bytes.Buffer) {
+		var errb bytes.Buffer
+		done := make(chan int, 1)
+		go func() {
+			done <- Main([]string{"--state", dir, "--log", logFile, "--log-route", "[gw-icmp]=" + icmpLog,
+				"--tun", cdev + ",10.78.1.1/24,netns=" + c.Name + ",peer=10.78.1.2/24,default",
+				"--tun", sdev + ",10.78.2.1/24,netns=" + s.Name + ",peer=10.78.2.2/24,default"},
+				&Env{Stdout: &bytes.Buffer{}, Stderr: &errb})
+		}()
+		// Up once the gateway answers its own ping.
+		for i := 0; i < 50; i++ {
+			if _, _, code := c.Run("ping", "-c", "1", "-W", "1", "10.78.1.1"); code == 0 {
+				return done, &errb
+			}
+			select {
+			case code := <-done:
+				t.Fatalf("the daemon stopped at once (%d): %s", code, errb.String())
+			default:
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("the daemon did not come up: %s", errb.String())
+		return nil, nil
+	}
+	ping := func() bool {
+		_, _, code := c.Run("ping", "-c", "1", "-W", "1", "10.78.2.2")
+		return code == 0
+	}
+	stop := func(done chan int, errb *bytes.Buffer) {
+		syscall.Kill(os.Getpid(), syscall.SIGTERM)
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Fatalf("the daemon exited %d: %s", code, errb.String())
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the daemon did not stop on SIGTERM")
+		}
+	}
+
+	done, errb := start()
+	if !ping() {
+		t.Fatalf("ping does not cross the daemon: %s", errb.String())
+	}
+	ipt("-I", "FORWARD", "1", "-p", "icmp", "-j", "DROP")
+	if !ping() {
+		t.Fatal("a stored rule took effect before SIGHUP")
+	}
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	time.Sleep(300 * time.Millisecond)
+	if ping() {
+		t.Fatal("the DROP rule did not take effect on SIGHUP")
+	}
+	stop(done, errb)
+	if _, _, code := c.Run("ip", "link", "show", cdev); code == 0 {
+		t.Error("the TUN device outlived the daemon")
+	}
+
+	// A restart restores the store: the DROP rule is still there.
+	done, errb = start()
+	if ping() {
+		t.Fatal("the rules did not survive the restart")
+	}
+	ipt("-D", "FORWARD", "1")
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	time.Sleep(300 * time.Millisecond)
+	if !ping() {
+		t.Fatal("deleting the DROP rule did not take effect")
+	}
+	stop(done, errb)
+	lines, _ := os.ReadFile(icmpLog)
+	other, _ := os.ReadFile(logFile)
+	if strings.Count(string(lines), "[gw-icmp] IN="+cdev+" OUT="+sdev) < 2 || strings.Contains(string(other), "[gw-icmp]") {
+		t.Errorf("the routed LOG lines:\nicmp.log:\n%s\npackets.log:\n%s", lines, other)
+	}
+	if !strings.Contains(errb.String(), "rules reloaded from the store") {
+		t.Errorf("the daemon's own log lacks the reload:\n%s", errb.String())
+	}
+}
