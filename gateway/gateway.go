@@ -214,6 +214,7 @@ func (g *Gateway) readLoop(d *device) error {
 	for i := range bufs {
 		bufs[i] = make([]byte, offset+65535)
 	}
+	b := &batch{out: map[*device][][]byte{}}
 	ev := &events{g: g}
 	for {
 		k, err := d.tun.Read(bufs, sizes, offset)
@@ -228,92 +229,121 @@ func (g *Gateway) readLoop(d *device) error {
 			return fmt.Errorf("%s: read: %v", d.cfg.Name, err)
 		}
 		for i := 0; i < k; i++ {
-			g.handle(d, bufs[i][offset:offset+sizes[i]], ev)
+			g.handle(d, bufs[i], sizes[i], ev, b)
 		}
+		g.flush(b)
 	}
 }
 
-// handle runs one packet that arrived on d through the stack.
-func (g *Gateway) handle(d *device, b []byte, ev *events) {
+// batch collects, per output device, the packets one read produced, each
+// with offset bytes of headroom, so that they are written in one call
+// (which lets the TUN driver coalesce TCP segments: GRO).
+type batch struct {
+	out map[*device][][]byte
+}
+
+func (b *batch) add(d *device, buf []byte) {
+	b.out[d] = append(b.out[d], buf)
+}
+
+// headroom copies a packet into a buffer with the write offset before it.
+func headroom(p []byte) []byte {
+	buf := make([]byte, offset+len(p))
+	copy(buf[offset:], p)
+	return buf
+}
+
+func (g *Gateway) flush(b *batch) {
+	for d, bufs := range b.out {
+		if len(bufs) == 0 {
+			continue
+		}
+		d.wmu.Lock()
+		_, err := d.tun.Write(bufs, offset)
+		d.wmu.Unlock()
+		if err != nil && !g.stopped.Load() {
+			g.TUNErrors.Add(1)
+			g.log.Warn("TUN write", "device", d.cfg.Name, "err", err)
+		}
+		b.out[d] = bufs[:0]
+	}
+}
+
+// handle runs one packet that arrived on d through the stack. The packet
+// is decoded in place (buf[offset:offset+size]); when it is forwarded
+// whole, the same buffer goes out, headroom included.
+func (g *Gateway) handle(d *device, buf []byte, size int, ev *events, b *batch) {
 	g.Received.Add(1)
 	p := &xt.Pkt{Time: time.Now().UnixNano(), Events: ev}
-	if p.Decode(append([]byte(nil), b...)) != nil {
+	if p.Decode(buf[offset:offset+size]) != nil {
 		g.Dropped.Add(1)
 		return
 	}
 	o := g.Stack.Receive(p, d.cfg.Name, nil)
-	g.emit(&o)
+	g.emit(&o, b)
 	switch {
 	case o.Sent:
 		g.Forwarded.Add(1)
-		if o.Fragments != nil {
+		out := g.devs[o.OutIface]
+		if out == nil {
+			return
+		}
+		switch {
+		case o.Fragments != nil:
 			for _, f := range o.Fragments {
-				g.write(o.OutIface, f)
+				b.add(out, headroom(f))
 			}
-		} else {
-			g.write(o.OutIface, p.B)
+		case len(p.B) == size:
+			b.add(out, buf[:offset+size])
+		default:
+			b.add(out, headroom(p.B))
 		}
 	case o.Local:
 		g.Delivered.Add(1)
-		g.local(p, ev)
+		g.local(p, ev, b)
 	default:
 		g.Dropped.Add(1)
 	}
 }
 
-// emit writes the packets the stack generated (REJECT replies, ICMP
+// emit queues the packets the stack generated (REJECT replies, ICMP
 // errors) that left through a device.
-func (g *Gateway) emit(o *netfilter.Outcome) {
+func (g *Gateway) emit(o *netfilter.Outcome, b *batch) {
 	for _, e := range o.Emitted {
 		if e.Outcome.Sent {
-			g.Generated.Add(1)
-			g.write(e.Outcome.OutIface, e.Packet)
+			if out := g.devs[e.Outcome.OutIface]; out != nil {
+				g.Generated.Add(1)
+				b.add(out, headroom(e.Packet))
+			}
 		}
 	}
 }
 
 // local is the gateway's own stack for packets delivered to it: ICMP
 // echo requests are answered (through OUTPUT and POSTROUTING).
-func (g *Gateway) local(p *xt.Pkt, ev *events) {
+func (g *Gateway) local(p *xt.Pkt, ev *events, b *batch) {
 	if p.Proto != packet.ProtoICMP || p.ICMPType != 8 || p.FragOffset() != 0 || p.IsFragment() {
 		return
 	}
-	b := append([]byte(nil), p.B...)
+	r := append([]byte(nil), p.B...)
 	hl := p.IHL
-	binary.BigEndian.PutUint32(b[12:], p.Dst)
-	binary.BigEndian.PutUint32(b[16:], p.Src)
-	b[8] = 64
-	b[10], b[11] = 0, 0
-	binary.BigEndian.PutUint16(b[10:], packet.Checksum16(b[:hl], 0))
-	b[hl] = 0
-	b[hl+2], b[hl+3] = 0, 0
-	binary.BigEndian.PutUint16(b[hl+2:], packet.Checksum16(b[hl:], 0))
-	r := &xt.Pkt{Time: time.Now().UnixNano(), Events: ev}
-	if r.Decode(b) != nil {
+	binary.BigEndian.PutUint32(r[12:], p.Dst)
+	binary.BigEndian.PutUint32(r[16:], p.Src)
+	r[8] = 64
+	r[10], r[11] = 0, 0
+	binary.BigEndian.PutUint16(r[10:], packet.Checksum16(r[:hl], 0))
+	r[hl] = 0
+	r[hl+2], r[hl+3] = 0, 0
+	binary.BigEndian.PutUint16(r[hl+2:], packet.Checksum16(r[hl:], 0))
+	q := &xt.Pkt{Time: time.Now().UnixNano(), Events: ev}
+	if q.Decode(r) != nil {
 		return
 	}
-	o := g.Stack.Send(r)
-	g.emit(&o)
-	if o.Sent {
+	o := g.Stack.Send(q)
+	g.emit(&o, b)
+	if out := g.devs[o.OutIface]; o.Sent && out != nil {
 		g.Generated.Add(1)
-		g.write(o.OutIface, r.B)
-	}
-}
-
-// write sends one packet out of the named device.
-func (g *Gateway) write(name string, b []byte) {
-	d := g.devs[name]
-	if d == nil {
-		return // lo: nothing to write
-	}
-	buf := make([]byte, offset+len(b))
-	copy(buf[offset:], b)
-	d.wmu.Lock()
-	_, err := d.tun.Write([][]byte{buf}, offset)
-	d.wmu.Unlock()
-	if err != nil && !g.stopped.Load() {
-		g.TUNErrors.Add(1)
-		g.log.Warn("TUN write", "device", name, "err", err)
+		b.add(out, headroom(q.B))
 	}
 }
 
