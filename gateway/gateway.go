@@ -68,6 +68,7 @@ type Gateway struct {
 	order []*device
 
 	mu      sync.Mutex // serialises reloads
+	ctl     sync.Mutex // serialises control requests
 	stopped atomic.Bool
 
 	// Counters, for metrics and tests.
@@ -143,12 +144,17 @@ func randU32() uint32 {
 	return binary.LittleEndian.Uint32(b[:])
 }
 
+// StateDir is the rule store's directory.
+func (g *Gateway) StateDir() string {
+	if g.cfg.StateDir != "" {
+		return g.cfg.StateDir
+	}
+	return store.Dir()
+}
+
 // loadStore reads the ruleset and the sets from the store.
 func (g *Gateway) loadStore() (*rules.Ruleset, error) {
-	dir := g.cfg.StateDir
-	if dir == "" {
-		dir = store.Dir()
-	}
+	dir := g.StateDir()
 	xt.LookupSet = setlink.LookupFrom(dir)
 	reg, err := setlink.Registry(dir)
 	if err != nil {

@@ -4,11 +4,17 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
+	"strings"
+
+	"github.com/nfgo/nfgo/gateway"
+	"github.com/nfgo/nfgo/store"
 
 	ctool "github.com/nfgo/nfgo/tools/conntrack"
 	gwtool "github.com/nfgo/nfgo/tools/gateway"
@@ -78,9 +84,94 @@ func main() {
 	os.Exit(run(os.Args))
 }
 
+// viaGateway hands a tool invocation to the running gateway of the state
+// directory, if one answers on its control socket: the gateway runs it on
+// its store and live tables. ok is false when no gateway runs (the tool
+// then runs here); NFGO_NO_GATEWAY=1 never asks.
+func viaGateway(tool string, args []string) (code int, ok bool) {
+	if os.Getenv("NFGO_NO_GATEWAY") != "" {
+		return 0, false
+	}
+	dir := os.Getenv("NFGO_STATE_DIR")
+	if dir == "" {
+		dir = store.Dir()
+	}
+	req := &gateway.Request{Tool: tool, Args: args}
+	if readsStdin(tool, args) {
+		req.Stdin, _ = io.ReadAll(os.Stdin)
+	}
+	resp, err := gateway.Call(dir, req)
+	if errors.Is(err, gateway.ErrNoDaemon) {
+		if req.Stdin != nil {
+			// Already consumed: run here with what was read.
+			os.Stdin = stdinFrom(req.Stdin)
+		}
+		return 0, false
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "nfgo: %v\n", err)
+		return 1, true
+	}
+	os.Stdout.Write(resp.Stdout)
+	os.Stderr.Write(resp.Stderr)
+	return resp.Code, true
+}
+
+// readsStdin says whether a tool invocation reads its standard input
+// (restores without a file), which then goes along with the request.
+func readsStdin(tool string, args []string) bool {
+	switch tool {
+	case "iptables-restore":
+		for _, a := range args {
+			if !strings.HasPrefix(a, "-") {
+				return false // a file
+			}
+		}
+		return true
+	case "ipset":
+		for _, a := range args {
+			if a == "restore" || a == "-R" || a == "-" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// stdinFrom gives back, as standard input, bytes already read from it.
+func stdinFrom(b []byte) *os.File {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return os.Stdin
+	}
+	go func() {
+		w.Write(b)
+		w.Close()
+	}()
+	return r
+}
+
+// gatewayTools are the tools a running gateway answers for.
+var gatewayTools = map[string]string{
+	"iptables": "iptables", "iptables-legacy": "iptables",
+	"iptables-save": "iptables-save", "iptables-legacy-save": "iptables-save",
+	"iptables-restore": "iptables-restore", "iptables-legacy-restore": "iptables-restore",
+	"ipset": "ipset", "conntrack": "conntrack", "recent": "recent",
+}
+
 func run(argv []string) int {
 	env := &iptables.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
 	name := filepath.Base(argv[0])
+	tool, args := name, argv[1:]
+	if _, ok := gatewayTools[tool]; !ok && len(argv) > 1 {
+		tool, args = argv[1], argv[2:]
+	}
+	if t, ok := gatewayTools[tool]; ok {
+		if code, ok := viaGateway(t, args); ok {
+			return code
+		}
+		env.Stdin = os.Stdin
+	}
 	if a, ok := applets[name]; ok {
 		return a(argv[1:], env)
 	}

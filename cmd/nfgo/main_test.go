@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
+	"github.com/nfgo/nfgo/gateway"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The binary answers by the name it is called with and as "nfgo NAME".
@@ -91,5 +94,39 @@ func TestConntrackApplet(t *testing.T) {
 	if _, e, code := run(filepath.Join(dir, "conntrack"), "-L", "--bogus"); code != 2 ||
 		e != "conntrack v1.4.7 (conntrack-tools): unknown option `--bogus'\nTry `conntrack -h' or 'conntrack --help' for more information.\n" {
 		t.Errorf("conntrack -L --bogus: %d %q", code, e)
+	}
+}
+
+// With a gateway answering on the state directory's control socket, the
+// tools run there: the answer's output and exit status are the tool's.
+// Without one, or with NFGO_NO_GATEWAY set, they run here.
+func TestViaGateway(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("NFGO_STATE_DIR", dir)
+	if _, ok := viaGateway("iptables", []string{"-L"}); ok {
+		t.Fatal("a gateway answered where none runs")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var got *gateway.Request
+	go (&gateway.Gateway{}).Serve(ctx, filepath.Join(dir, gateway.SocketName), func(r *gateway.Request) *gateway.Response {
+		got = r
+		return &gateway.Response{Code: 3}
+	})
+	for i := 0; i < 100; i++ {
+		if _, err := os.Stat(filepath.Join(dir, gateway.SocketName)); err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if code, ok := viaGateway("conntrack", []string{"-L", "-p", "tcp"}); !ok || code != 3 {
+		t.Fatalf("through the gateway: code %d, ok %v", code, ok)
+	}
+	if got == nil || got.Tool != "conntrack" || strings.Join(got.Args, " ") != "-L -p tcp" {
+		t.Fatalf("the gateway got %+v", got)
+	}
+	t.Setenv("NFGO_NO_GATEWAY", "1")
+	if _, ok := viaGateway("iptables", []string{"-L"}); ok {
+		t.Fatal("NFGO_NO_GATEWAY did not keep the tool here")
 	}
 }

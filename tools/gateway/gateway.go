@@ -10,6 +10,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -25,6 +27,10 @@ import (
 	gw "github.com/nfgo/nfgo/gateway"
 	"github.com/nfgo/nfgo/host"
 	"github.com/nfgo/nfgo/logpipe"
+	ctool "github.com/nfgo/nfgo/tools/conntrack"
+	ipsettool "github.com/nfgo/nfgo/tools/ipset"
+	"github.com/nfgo/nfgo/tools/iptables"
+	"github.com/nfgo/nfgo/tools/recent"
 )
 
 // Env is the process environment.
@@ -231,7 +237,13 @@ func Main(args []string, env *Env) int {
 			}
 		}
 	}()
-	lg.Info("gateway running", "devices", len(cfg.Devices))
+	sock := filepath.Join(g.StateDir(), gw.SocketName)
+	go func() {
+		if err := g.Serve(ctx, sock, Executor(g)); err != nil {
+			lg.Error("control socket", "err", err)
+		}
+	}()
+	lg.Info("gateway running", "devices", len(cfg.Devices), "control", sock)
 	notify("READY=1")
 	if err := g.Run(ctx); err != nil {
 		lg.Error("gateway stopped", "err", err)
@@ -240,6 +252,58 @@ func Main(args []string, env *Env) int {
 	notify("STOPPING=1")
 	lg.Info("gateway stopped")
 	return 0
+}
+
+// Executor runs the tools in the daemon: iptables, iptables-save and
+// iptables-restore, ipset on the store (the ruleset swapped in when the
+// store changed), conntrack on the live table, recent on the live lists.
+func Executor(g *gw.Gateway) gw.Executor {
+	return func(req *gw.Request) *gw.Response {
+		dir := g.StateDir()
+		var out, errb bytes.Buffer
+		stdin := bytes.NewReader(req.Stdin)
+		before := storeState(dir)
+		code := 0
+		switch req.Tool {
+		case "iptables":
+			code = iptables.Main(req.Args, &iptables.Env{Stdin: stdin, Stdout: &out, Stderr: &errb, StateDir: dir})
+		case "iptables-save":
+			code = iptables.SaveMain(req.Args, &iptables.Env{Stdin: stdin, Stdout: &out, Stderr: &errb, StateDir: dir})
+		case "iptables-restore":
+			code = iptables.RestoreMain(req.Args, &iptables.Env{Stdin: stdin, Stdout: &out, Stderr: &errb, StateDir: dir})
+		case "ipset":
+			code = ipsettool.Main(req.Args, &ipsettool.Env{Stdin: stdin, Stdout: &out, Stderr: &errb, StateDir: dir})
+		case "conntrack":
+			code = ctool.Main(req.Args, &ctool.Env{Stdout: &out, Stderr: &errb, Table: g.Stack.CT})
+		case "recent":
+			code = recent.Main(req.Args, &recent.Env{Stdout: &out, Stderr: &errb})
+		default:
+			fmt.Fprintf(&errb, "nfgo gateway: no tool %q here\n", req.Tool)
+			code = 2
+		}
+		if storeState(dir) != before {
+			if err := g.Reload(); err != nil {
+				fmt.Fprintf(&errb, "nfgo gateway: the store changed but its rules do not load: %v (the old rules stay)\n", err)
+				if code == 0 {
+					code = 1
+				}
+			}
+		}
+		return &gw.Response{Stdout: out.Bytes(), Stderr: errb.Bytes(), Code: code}
+	}
+}
+
+// storeState is what decides whether a tool changed the store: the
+// contents of its rule and set files.
+func storeState(dir string) string {
+	var b strings.Builder
+	for _, f := range []string{"rules.v4", "ipset.save"} {
+		data, _ := os.ReadFile(filepath.Join(dir, f))
+		b.WriteString(strconv.Itoa(len(data)))
+		b.WriteByte(0)
+		b.Write(data)
+	}
+	return b.String()
 }
 
 func hostname() string {

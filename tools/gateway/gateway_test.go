@@ -11,14 +11,17 @@ import (
 	"testing"
 	"time"
 
+	gw "github.com/nfgo/nfgo/gateway"
 	"github.com/nfgo/nfgo/internal/netns"
 	"github.com/nfgo/nfgo/tools/iptables"
 )
 
 // The daemon driven by the tools: rules put in the store with nfgo
 // iptables, the daemon started on two TUN devices in namespaces, a rule
-// change taking effect on SIGHUP, a clean stop on SIGTERM, and the rules
-// surviving a restart.
+// change taking effect on SIGHUP, a clean stop on SIGTERM, the rules
+// surviving a restart; then the tools through the control socket (live
+// conntrack -L, a rule and an ipset whitelist change taking effect at
+// once, errors as the tools give them).
 func TestDaemon(t *testing.T) {
 	if ok, why := netns.Available(); !ok {
 		t.Skip("the gateway test needs root and network namespaces: " + why)
@@ -38,6 +41,7 @@ func TestDaemon(t *testing.T) {
 		}
 	}
 	ipt("-P", "FORWARD", "DROP")
+	ipt("-A", "FORWARD", "-m", "state", "--state", "RELATED,ESTABLISHED", "-j", "ACCEPT")
 	ipt("-A", "FORWARD", "-p", "icmp", "-j", "LOG", "--log-prefix", "[gw-icmp] ")
 	ipt("-A", "FORWARD", "-p", "icmp", "-j", "ACCEPT")
 	logFile := filepath.Join(dir, "packets.log")
@@ -111,7 +115,46 @@ func TestDaemon(t *testing.T) {
 	if !ping() {
 		t.Fatal("deleting the DROP rule did not take effect")
 	}
+
+	// The same tools through the control socket: the daemon runs them on
+	// its store and live tables, and a change takes effect at once.
+	call := func(tool string, args ...string) *gw.Response {
+		t.Helper()
+		resp, err := gw.Call(dir, &gw.Request{Tool: tool, Args: args})
+		if err != nil {
+			t.Fatalf("control %s %v: %v", tool, args, err)
+		}
+		return resp
+	}
+	if r := call("conntrack", "-L", "-p", "icmp"); r.Code != 0 || !strings.Contains(string(r.Stdout), "src=10.78.1.2 dst=10.78.2.2 type=8 code=0") {
+		t.Errorf("conntrack -L through the daemon: %d %s %s", r.Code, r.Stdout, r.Stderr)
+	}
+	// seed 000's whitelist: an ipset change takes effect with no rule change.
+	if r := call("ipset", "create", "wl", "hash:ip"); r.Code != 0 {
+		t.Fatalf("ipset create: %s", r.Stderr)
+	}
+	if r := call("iptables", "-I", "FORWARD", "2", "-p", "icmp", "-m", "set", "!", "--match-set", "wl", "src", "-j", "DROP"); r.Code != 0 {
+		t.Fatalf("iptables -I: %s", r.Stderr)
+	}
+	if ping() {
+		t.Fatal("a rule added through the control socket did not take effect")
+	}
+	if r := call("ipset", "add", "wl", "10.78.1.2"); r.Code != 0 {
+		t.Fatalf("ipset add: %s", r.Stderr)
+	}
+	if !ping() {
+		t.Fatal("adding the client to the whitelist did not let it through")
+	}
+	if r := call("iptables", "-L", "FORWARD", "2"); r.Code != 0 || !strings.Contains(string(r.Stdout), "match-set wl src") {
+		t.Errorf("iptables -L through the daemon: %s %s", r.Stdout, r.Stderr)
+	}
+	if r := call("iptables", "-A", "NOPE", "-j", "ACCEPT"); r.Code != 1 || !strings.Contains(string(r.Stderr), "iptables: No chain/target/match by that name.") {
+		t.Errorf("an error through the daemon: %d %q", r.Code, r.Stderr)
+	}
 	stop(done, errb)
+	if _, err := os.Stat(filepath.Join(dir, gw.SocketName)); err == nil {
+		t.Error("the control socket outlived the daemon")
+	}
 	lines, _ := os.ReadFile(icmpLog)
 	other, _ := os.ReadFile(logFile)
 	if strings.Count(string(lines), "[gw-icmp] IN="+cdev+" OUT="+sdev) < 2 || strings.Contains(string(other), "[gw-icmp]") {
