@@ -72,7 +72,9 @@ type Gateway struct {
 	stopped atomic.Bool
 
 	// Counters, for metrics and tests.
-	Received, Forwarded, Delivered, Dropped, Generated, TUNErrors atomic.Uint64
+	Received, Forwarded, Delivered, Dropped, Generated, TUNErrors, LogLines atomic.Uint64
+	dropMu                                                                  sync.Mutex
+	drops                                                                   map[string]uint64
 }
 
 type device struct {
@@ -177,11 +179,59 @@ func (g *Gateway) Reload() error {
 	if err != nil {
 		return err
 	}
+	// The rules that stay keep their counters, as iptables keeps them
+	// across a table replace.
+	old := g.Stack.Engine.Snapshot()
+	live := old.Ruleset.Clone()
+	old.Counters(live)
+	carryCounters(live, rs)
 	if err := g.Stack.Engine.Swap(rs); err != nil {
 		return err
 	}
 	g.log.Info("rules reloaded from the store")
 	return nil
+}
+
+// carryCounters gives each rule of to that from also has (same table,
+// chain and rule text, the n-th such) its counters there, and each
+// built-in chain its policy counters.
+func carryCounters(from, to *rules.Ruleset) {
+	type key struct {
+		table, chain, spec string
+		n                  int
+	}
+	counts := map[key]rules.Counters{}
+	policies := map[[2]string]rules.Counters{}
+	seen := map[key]int{}
+	for _, t := range from.Tables {
+		for _, c := range t.Chains {
+			if c.Builtin {
+				policies[[2]string{t.Name, c.Name}] = c.Counters
+			}
+			for _, r := range c.Rules {
+				k := key{t.Name, c.Name, rules.RuleSpec(from.Family, t.Name, c.Name, r), 0}
+				k.n = seen[k]
+				seen[key{k.table, k.chain, k.spec, 0}]++
+				counts[k] = r.Counters
+			}
+		}
+	}
+	seen = map[key]int{}
+	for _, t := range to.Tables {
+		for _, c := range t.Chains {
+			if p, ok := policies[[2]string{t.Name, c.Name}]; ok && c.Builtin {
+				c.Counters = p
+			}
+			for _, r := range c.Rules {
+				k := key{t.Name, c.Name, rules.RuleSpec(to.Family, t.Name, c.Name, r), 0}
+				k.n = seen[k]
+				seen[key{k.table, k.chain, k.spec, 0}]++
+				if v, ok := counts[k]; ok {
+					r.Counters = v
+				}
+			}
+		}
+	}
 }
 
 // Run moves packets until ctx ends or a device fails.
@@ -283,6 +333,7 @@ func (g *Gateway) handle(d *device, buf []byte, size int, ev *events, b *batch) 
 	p := &xt.Pkt{Time: time.Now().UnixNano(), Events: ev}
 	if p.Decode(buf[offset:offset+size]) != nil {
 		g.Dropped.Add(1)
+		g.countDrop(&netfilter.Outcome{Drop: "malformed"})
 		return
 	}
 	o := g.Stack.Receive(p, d.cfg.Name, nil)
@@ -309,6 +360,7 @@ func (g *Gateway) handle(d *device, buf []byte, size int, ev *events, b *batch) 
 		g.local(p, ev, b)
 	default:
 		g.Dropped.Add(1)
+		g.countDrop(&o)
 	}
 }
 
@@ -360,12 +412,14 @@ type events struct {
 }
 
 func (e *events) Log(p *xt.Pkt, level uint8, line []byte) {
+	e.g.LogLines.Add(1)
 	if e.g.cfg.Log != nil {
 		e.g.cfg.Log.WriteLine(time.Unix(0, p.Time), level, line)
 	}
 }
 
 func (e *events) Trace(p *xt.Pkt, table, chain, comment string, rulenum int) {
+	e.g.LogLines.Add(1)
 	if e.g.cfg.Log != nil {
 		e.buf = xt.AppendTraceLine(e.buf[:0], p, table, chain, comment, rulenum)
 		e.g.cfg.Log.WriteLine(time.Unix(0, p.Time), 4, e.buf)

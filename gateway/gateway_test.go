@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
+	"net/http/httptest"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -162,6 +163,23 @@ func TestGatewayEndToEnd(t *testing.T) {
 	}
 	if _, _, code := c.Run("ping", "-c", "1", "-W", "1", "10.77.2.2"); code == 0 {
 		t.Errorf("ping still crosses after the reload dropped it")
+	}
+	// The metrics endpoint.
+	rec := httptest.NewRecorder()
+	g.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	m := rec.Body.String()
+	for _, want := range []string{
+		`nfgo_rule_packets_total{chain="FORWARD",rule="2",table="filter"} 1` + "\n", // the REJECT rule
+		`nfgo_rule_packets_total{chain="PREROUTING",rule="1",table="nat"} 1` + "\n", // the DNAT rule
+		`nfgo_drops_total{reason="filter FORWARD"} `,                                // the ping after the reload
+		`nfgo_log_lines_total 2` + "\n",
+		`nfgo_tun_errors_total 0` + "\n",
+		`nfgo_packets_total{result="forwarded"} `,
+		`nfgo_conntrack_entries `,
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %q:\n%s", want, m)
+		}
 	}
 	t.Logf("gateway: received %d, forwarded %d, delivered %d, dropped %d, generated %d; log:\n%s",
 		g.Received.Load(), g.Forwarded.Load(), g.Delivered.Load(), g.Dropped.Load(), g.Generated.Load(), logText)

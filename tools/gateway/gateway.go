@@ -16,6 +16,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -23,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	gw "github.com/nfgo/nfgo/gateway"
 	"github.com/nfgo/nfgo/host"
@@ -54,6 +56,7 @@ from the store; SIGTERM or SIGINT stops.
   --log FILE           packet LOG and TRACE lines (default: discarded)
   --log-route PREFIX=TARGET   lines starting with PREFIX to TARGET (repeatable)
   --log-rotate SPEC    rotation of the log files, e.g. daily,keep=30,compress
+  --metrics ADDR       serve Prometheus metrics on ADDR (e.g. 127.0.0.1:9520)
 `
 
 func parseTun(spec string) (gw.DeviceConfig, error) {
@@ -123,7 +126,7 @@ func parseRoute(spec string) (host.Route, error) {
 // Main runs the daemon until a signal stops it.
 func Main(args []string, env *Env) int {
 	cfg := gw.Config{StateDir: env.StateDir}
-	var logFile, rotate string
+	var logFile, rotate, metrics string
 	var routes []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -141,7 +144,7 @@ func Main(args []string, env *Env) int {
 		case "-h", "--help":
 			io.WriteString(env.Stdout, usage)
 			return 0
-		case "--tun", "--route", "--state", "--log", "--log-route", "--log-rotate":
+		case "--tun", "--route", "--state", "--log", "--log-route", "--log-rotate", "--metrics":
 			if v, ok = val(); !ok {
 				return 2
 			}
@@ -167,6 +170,8 @@ func Main(args []string, env *Env) int {
 			routes = append(routes, "\x00"+v)
 		case "--log-rotate":
 			rotate = v
+		case "--metrics":
+			metrics = v
 		}
 	}
 	if len(cfg.Devices) == 0 {
@@ -243,6 +248,16 @@ func Main(args []string, env *Env) int {
 			lg.Error("control socket", "err", err)
 		}
 	}()
+	if metrics != "" {
+		l, err := net.Listen("tcp", metrics)
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "nfgo gateway: metrics: %v\n", err)
+			return 1
+		}
+		srv := &http.Server{Handler: g.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second}
+		go srv.Serve(l)
+		defer srv.Close()
+	}
 	lg.Info("gateway running", "devices", len(cfg.Devices), "control", sock)
 	notify("READY=1")
 	if err := g.Run(ctx); err != nil {
