@@ -129,7 +129,7 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	xt.ResetStatefulTables()
-	g.Stack = &netfilter.Stack{Engine: eng, Host: h, Env: netfilter.NewEnv(h, randU32), CT: conntrack.NewTable(conntrack.HostConfig())}
+	g.Stack = &netfilter.Stack{Engine: eng, Host: h, Env: netfilter.NewEnv(h, randU32), CT: conntrack.NewTable(conntrack.HostConfig()), RouterICMP: true}
 	return g, nil
 }
 

@@ -118,6 +118,14 @@ func TestGatewayEndToEnd(t *testing.T) {
 	if _, e, code := c.Run("ping", "-c", "1", "-W", "3", "10.77.1.1"); code != 0 {
 		t.Fatalf("the gateway did not answer its own ping: %s", e)
 	}
+	// The ICMP errors a router sends: time exceeded for a TTL of 1, net
+	// unreachable where it has no route.
+	if o, _, _ := c.Run("ping", "-c", "1", "-W", "2", "-t", "1", "10.77.2.2"); !strings.Contains(o, "From 10.77.1.1 icmp_seq=1 Time to live exceeded") {
+		t.Errorf("ping -t 1 across the gateway: %q", o)
+	}
+	if o, _, _ := c.Run("ping", "-c", "1", "-W", "2", "192.0.2.1"); !strings.Contains(o, "From 10.77.1.1 icmp_seq=1 Destination Net Unreachable") {
+		t.Errorf("ping to an unrouted address: %q", o)
+	}
 
 	server := exec.Command("ip", "netns", "exec", s.Name, "python3", "-c", serverScript, "2")
 	out, _ := server.StdoutPipe()

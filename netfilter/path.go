@@ -30,6 +30,11 @@ type Stack struct {
 	FragHighThresh int
 	FragMaxDist    int
 
+	// RouterICMP makes the stack send the ICMP errors a router sends for
+	// packets it cannot forward (time exceeded, network unreachable), as
+	// the live gateway must; a replay leaves them to the capture.
+	RouterICMP bool
+
 	tracker *ctTracker
 	frag    defragState
 }
@@ -245,10 +250,16 @@ func (s *Stack) Receive(p *xt.Pkt, in string, mac []byte) Outcome {
 	rt, ok := s.Host.Lookup(dst)
 	if !ok || rt.Type != "unicast" {
 		o.Verdict, o.Drop = xt.VerdictDrop, "no route"
+		if s.RouterICMP {
+			s.routerError(p, 3, 0, &o) // network unreachable
+		}
 		return o
 	}
 	if p.TTL <= 1 {
 		o.Verdict, o.Drop = xt.VerdictDrop, "ttl exceeded"
+		if s.RouterICMP {
+			s.routerError(p, 11, 0, &o) // time exceeded in transit
+		}
 		return o
 	}
 	mtu := s.mtu(rt.Dev)
@@ -396,4 +407,27 @@ func decTTL(p *xt.Pkt) {
 		sum++ // the kernel's end-around carry, giving 0x0000 rather than 0xFFFF
 	}
 	binary.BigEndian.PutUint16(b[10:12], uint16(sum))
+}
+
+// routerError sends the ICMP error ip_forward / ip_route_input send for
+// a packet that cannot be forwarded, from the address the host would use
+// towards its source, through OUTPUT and POSTROUTING.
+func (s *Stack) routerError(p *xt.Pkt, typ, code uint8, o *Outcome) {
+	if !icmpErrorAllowed(p.B) || p.Env == nil || p.Env.RouteSrc == nil {
+		return
+	}
+	src, ok := p.Env.RouteSrc(p.Src)
+	if !ok {
+		return
+	}
+	b := icmpError(p.B, typ, code, 0, src)
+	r := &xt.Pkt{Events: p.Events, Explain: p.Explain, Env: p.Env, Time: p.Time}
+	if r.Decode(b) != nil {
+		return
+	}
+	if p.CTDone && p.Conn != nil {
+		r.Conn, r.CtInfo, r.CTDone = p.Conn, conntrack.Attach(p.CtInfo), true
+	}
+	so := s.Send(r)
+	o.Emitted = append(o.Emitted, Emitted{Packet: r.B, Outcome: &so})
 }
