@@ -58,6 +58,7 @@ COMMIT
 -A FORWARD -p tcp -m tcp --dport 9999 -j REJECT --reject-with tcp-reset
 -A FORWARD -i %[1]s -p tcp -m tcp --syn -j LOG --log-prefix "[gw-new] "
 -A FORWARD -i %[1]s -p tcp -j ACCEPT
+-A FORWARD -i %[1]s -p udp -j ACCEPT
 -A FORWARD -p icmp -j ACCEPT
 COMMIT
 `, cdev, sdev)
@@ -65,7 +66,7 @@ COMMIT
 
 // End to end with real programs: a client namespace and a server
 // namespace, each behind one of the gateway's TUN devices. Ping crosses
-// the gateway and the gateway answers its own ping; TCP crosses it
+// the gateway and the gateway answers its own ping; TCP and UDP cross it
 // MASQUERADEd (the server sees the gateway's address); a DNAT port
 // forward reaches the server; REJECT reaches the client as "connection
 // refused"; the LOG rule's lines reach the log file; the connections
@@ -146,6 +147,33 @@ func TestGatewayEndToEnd(t *testing.T) {
 		}
 	}
 	server.Wait()
+
+	// UDP across, MASQUERADEd: an echo server in the server namespace.
+	udpServer := exec.Command("ip", "netns", "exec", s.Name, "python3", "-c", `
+import socket
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(("0.0.0.0", 5353))
+print("ready", flush=True)
+b, peer = u.recvfrom(100)
+u.sendto(b + (" from " + peer[0]).encode(), peer)
+`)
+	uout, _ := udpServer.StdoutPipe()
+	if err := udpServer.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer udpServer.Process.Kill()
+	uout.Read(make([]byte, 6))
+	got, e, _ := c.Run("python3", "-c", `
+import socket
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.settimeout(3)
+u.sendto(b"ping", ("10.77.2.2", 5353))
+print(u.recvfrom(100)[0].decode())
+`)
+	if strings.TrimSpace(got) != "ping from 10.77.2.1" {
+		t.Errorf("UDP across the gateway: %q %s", got, e)
+	}
+	udpServer.Wait()
 
 	var ct strings.Builder
 	g.Stack.CT.WriteList(&ct, time.Now().UnixNano())
