@@ -25,12 +25,15 @@ import (
 
 	"golang.zx2c4.com/wireguard/tun"
 
+	"github.com/nfgo/nfgo/capture"
 	"github.com/nfgo/nfgo/conntrack"
 	"github.com/nfgo/nfgo/host"
 	"github.com/nfgo/nfgo/internal/setlink"
 	"github.com/nfgo/nfgo/logpipe"
 	"github.com/nfgo/nfgo/netfilter"
 	"github.com/nfgo/nfgo/packet"
+	"github.com/nfgo/nfgo/replay"
+	"github.com/nfgo/nfgo/rstattr"
 	"github.com/nfgo/nfgo/rules"
 	"github.com/nfgo/nfgo/store"
 	"github.com/nfgo/nfgo/xt"
@@ -71,6 +74,10 @@ type Gateway struct {
 	ctl     sync.Mutex // serialises control requests
 	stopped atomic.Bool
 
+	// RST attributes the TCP resets crossing or made by the gateway
+	// (nfgo rst --live asks for them).
+	RST *rstattr.Tracker
+
 	// Counters, for metrics and tests.
 	Received, Forwarded, Delivered, Dropped, Generated, TUNErrors, LogLines atomic.Uint64
 	dropMu                                                                  sync.Mutex
@@ -92,7 +99,7 @@ func New(cfg Config) (*Gateway, error) {
 	if lg == nil {
 		lg = slog.New(slog.NewTextHandler(discard{}, nil))
 	}
-	g := &Gateway{cfg: cfg, log: lg, devs: map[string]*device{}}
+	g := &Gateway{cfg: cfg, log: lg, devs: map[string]*device{}, RST: &rstattr.Tracker{Max: 10000}}
 	var ifaces []*host.Interface
 	routes := append([]host.Route(nil), cfg.Routes...)
 	ifaces = append(ifaces, &host.Interface{Index: 1, Name: "lo", MTU: 65536, Up: true, LinkType: "loopback",
@@ -336,7 +343,14 @@ func (g *Gateway) handle(d *device, buf []byte, size int, ev *events, b *batch) 
 		g.countDrop(&netfilter.Outcome{Drop: "malformed"})
 		return
 	}
+	// The packet as it arrived, for the reset tracker (its bytes are
+	// rewritten in place on the way).
+	var rst []byte
+	if p.Proto == packet.ProtoTCP && p.TCPFlags&packet.TCPRst != 0 {
+		rst = append([]byte(nil), p.B...)
+	}
 	o := g.Stack.Receive(p, d.cfg.Name, nil)
+	g.observe(d, p, rst, &o)
 	g.emit(&o, b)
 	switch {
 	case o.Sent:
@@ -361,6 +375,27 @@ func (g *Gateway) handle(d *device, buf []byte, size int, ev *events, b *batch) 
 	default:
 		g.Dropped.Add(1)
 		g.countDrop(&o)
+	}
+}
+
+// observe tells the reset tracker about a received packet and the
+// replies the stack made for it.
+func (g *Gateway) observe(d *device, p *xt.Pkt, rst []byte, o *netfilter.Outcome) {
+	ip := rst
+	if ip == nil {
+		ip = p.B
+	}
+	g.RST.Observe(&replay.Result{Kind: "received", Pkt: &capture.Packet{Time: p.Time, Iface: d.cfg.Name, IP: ip}, Conn: p.Conn, CtInfo: p.CtInfo})
+	for _, e := range o.Emitted {
+		if !e.Outcome.Sent || len(e.Packet) < 20 || e.Packet[9] != packet.ProtoTCP {
+			continue
+		}
+		res := &replay.Result{Kind: "reply", Pkt: &capture.Packet{Time: p.Time, Iface: e.Outcome.OutIface, IP: e.Packet},
+			Conn: p.Conn, MadeBy: replay.DecidingRule(g.Stack.Engine.Snapshot().Ruleset, o)}
+		if p.Conn != nil {
+			res.CtInfo = conntrack.Attach(p.CtInfo)
+		}
+		g.RST.Observe(res)
 	}
 }
 

@@ -325,23 +325,31 @@ func (r *Replayer) addReplies(res *Result, out *netfilter.Outcome) {
 		if !e.Outcome.Sent {
 			continue
 		}
-		by := ""
-		for i := 0; i < out.NSteps; i++ {
-			st := out.Steps[i].Result
-			if st.Rule > 0 {
-				if t := r.o.Rules.Table(st.Table); t != nil {
-					if c := t.Chain(st.Chain); c != nil && st.Rule <= len(c.Rules) {
-						by = rules.RuleSpec(r.o.Rules.Family, st.Table, st.Chain, c.Rules[st.Rule-1])
-					}
-				}
-			}
-		}
+		by := DecidingRule(r.o.Rules, out)
 		pr := pendingReply{b: e.Packet, index: res.Index, madeBy: by, conn: res.Conn}
 		if res.Conn != nil {
 			pr.ci = conntrack.Attach(res.CtInfo)
 		}
 		r.pending = append(r.pending, pr)
 	}
+}
+
+// DecidingRule is the rule text of the last rule that decided the
+// packet's fate on its way (the REJECT that made a reply, say), "" if
+// only policies did.
+func DecidingRule(rs *rules.Ruleset, out *netfilter.Outcome) string {
+	by := ""
+	for i := 0; i < out.NSteps; i++ {
+		st := out.Steps[i].Result
+		if st.Rule > 0 {
+			if t := rs.Table(st.Table); t != nil {
+				if c := t.Chain(st.Chain); c != nil && st.Rule <= len(c.Rules) {
+					by = rules.RuleSpec(rs.Family, st.Table, st.Chain, c.Rules[st.Rule-1])
+				}
+			}
+		}
+	}
+	return by
 }
 
 func (r *Replayer) report(res *Result) {

@@ -292,6 +292,8 @@ func Executor(g *gw.Gateway) gw.Executor {
 			code = ctool.Main(req.Args, &ctool.Env{Stdout: &out, Stderr: &errb, Table: g.Stack.CT})
 		case "recent":
 			code = recent.Main(req.Args, &recent.Env{Stdout: &out, Stderr: &errb})
+		case "rst":
+			g.RST.Print(&out)
 		default:
 			fmt.Fprintf(&errb, "nfgo gateway: no tool %q here\n", req.Tool)
 			code = 2

@@ -14,6 +14,7 @@ import (
 	gw "github.com/nfgo/nfgo/gateway"
 	"github.com/nfgo/nfgo/internal/netns"
 	"github.com/nfgo/nfgo/tools/iptables"
+	rsttool "github.com/nfgo/nfgo/tools/rst"
 )
 
 // The daemon driven by the tools: rules put in the store with nfgo
@@ -151,6 +152,20 @@ func TestDaemon(t *testing.T) {
 	if r := call("iptables", "-A", "NOPE", "-j", "ACCEPT"); r.Code != 1 || !strings.Contains(string(r.Stderr), "iptables: No chain/target/match by that name.") {
 		t.Errorf("an error through the daemon: %d %q", r.Code, r.Stderr)
 	}
+	// Live RST attribution: a reset made by a REJECT rule, asked for
+	// with nfgo rst --live.
+	if r := call("iptables", "-A", "FORWARD", "-p", "tcp", "-m", "tcp", "--dport", "23", "-j", "REJECT", "--reject-with", "tcp-reset"); r.Code != 0 {
+		t.Fatalf("iptables -A: %s", r.Stderr)
+	}
+	if o, _, _ := c.Run("python3", "-c", refusedScript); strings.TrimSpace(o) != "refused" {
+		t.Errorf("REJECT through the daemon: %q", o)
+	}
+	var rout, rerr bytes.Buffer
+	if code := rsttool.Main([]string{"--live", "--state", dir}, &rsttool.Env{Stdout: &rout, Stderr: &rerr}); code != 0 ||
+		!strings.Contains(rout.String(), ":23 -> 10.78.1.2:") ||
+		!strings.Contains(rout.String(), "sent by the server (this host), made by -A FORWARD -p tcp -m tcp --dport 23 -j REJECT --reject-with tcp-reset; connection SYN_SENT") {
+		t.Errorf("nfgo rst --live: %d %s %s", code, rout.String(), rerr.String())
+	}
 	stop(done, errb)
 	if _, err := os.Stat(filepath.Join(dir, gw.SocketName)); err == nil {
 		t.Error("the control socket outlived the daemon")
@@ -164,3 +179,11 @@ func TestDaemon(t *testing.T) {
 		t.Errorf("the daemon's own log lacks the reload:\n%s", errb.String())
 	}
 }
+
+const refusedScript = `
+import socket
+try:
+    socket.create_connection(("10.78.2.2", 23), timeout=3)
+except ConnectionRefusedError:
+    print("refused")
+`
