@@ -199,6 +199,33 @@ func (g *Gateway) Reload() error {
 	return nil
 }
 
+// SyncCounters writes the live counters into the store, so that the
+// tools reading it (iptables -L -v, iptables-save -c) show what the
+// gateway counted. The store's rules are left as they are: only rules
+// the running ruleset also has take its counters.
+func (g *Gateway) SyncCounters() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	s, err := store.Open(g.StateDir())
+	if err != nil {
+		return err
+	}
+	lk, err := s.Lock(5)
+	if err != nil {
+		return err
+	}
+	defer lk.Unlock()
+	stored, err := s.Load(xt.FamilyIPv4)
+	if err != nil {
+		return err
+	}
+	snap := g.Stack.Engine.Snapshot()
+	live := snap.Ruleset.Clone()
+	snap.Counters(live)
+	carryCounters(live, stored)
+	return s.Save(stored)
+}
+
 // carryCounters gives each rule of to that from also has (same table,
 // chain and rule text, the n-th such) its counters there, and each
 // built-in chain its policy counters.

@@ -277,6 +277,13 @@ func Executor(g *gw.Gateway) gw.Executor {
 		dir := g.StateDir()
 		var out, errb bytes.Buffer
 		stdin := bytes.NewReader(req.Stdin)
+		switch req.Tool {
+		case "iptables", "iptables-save", "iptables-restore":
+			// The tools show and keep what the gateway counted.
+			if err := g.SyncCounters(); err != nil {
+				fmt.Fprintf(&errb, "nfgo gateway: counters not synced: %v\n", err)
+			}
+		}
 		before := storeState(dir)
 		code := 0
 		switch req.Tool {

@@ -149,6 +149,11 @@ func TestDaemon(t *testing.T) {
 	if r := call("iptables", "-L", "FORWARD", "2"); r.Code != 0 || !strings.Contains(string(r.Stdout), "match-set wl src") {
 		t.Errorf("iptables -L through the daemon: %s %s", r.Stdout, r.Stderr)
 	}
+	// The counters the tools show are the gateway's: the whitelist rule
+	// dropped the ping before the client was added.
+	if r := call("iptables-save", "-c", "-t", "filter"); r.Code != 0 || !strings.Contains(string(r.Stdout), "[1:84] -A FORWARD -p icmp -m set ! --match-set wl src -j DROP") {
+		t.Errorf("iptables-save -c through the daemon:\n%s%s", r.Stdout, r.Stderr)
+	}
 	if r := call("iptables", "-A", "NOPE", "-j", "ACCEPT"); r.Code != 1 || !strings.Contains(string(r.Stderr), "iptables: No chain/target/match by that name.") {
 		t.Errorf("an error through the daemon: %d %q", r.Code, r.Stderr)
 	}
