@@ -123,6 +123,8 @@ func (s *Set) bmMemSize() int {
 	switch s.Type {
 	case TypeBitmapIP:
 		base = 88
+	case TypeBitmapIPMAC:
+		base = ipmacMapSize
 	}
 	return base + (n+63)/64*8 + s.dsize*n + s.commentB
 }
@@ -132,7 +134,15 @@ func (s *Set) bmMembers(all bool) []int32 {
 	now := s.now()
 	var out []int32
 	for i := range s.entries {
-		if e := &s.entries[i]; e.live && (all || !s.expired(e, now)) {
+		e := &s.entries[i]
+		if !e.live {
+			continue
+		}
+		listed := !s.expired(e, now)
+		if s.Type == TypeBitmapIPMAC {
+			listed = s.ipmacListed(e, now)
+		}
+		if all || listed {
 			out = append(out, int32(i))
 		}
 	}

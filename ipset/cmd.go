@@ -124,14 +124,15 @@ var typeAliases = map[string]string{
 	"iphash": TypeHashIP, "nethash": TypeHashNet, "ipporthash": TypeHashIPPort,
 	"portmap": TypeBitmapPort, "ipmap": TypeBitmapIP,
 	"ipportiphash": TypeHashIPPortIP, "ipportnethash": TypeHashIPPortNet,
+	"setlist": TypeListSet, "macipmap": TypeBitmapIPMAC,
 }
 
 // unsupportedTypes are the kernel's other set types, which nfgo does not
 // implement.
 var unsupportedTypes = map[string]bool{
-	"hash:mac": true, "machash": true, "bitmap:ip,mac": true, "macipmap": true, "hash:ip,mac": true,
+	"hash:mac": true, "machash": true, "hash:ip,mac": true,
 	"hash:net,net": true, "hash:net,iface": true,
-	"hash:ip,mark": true, "hash:net,port,net": true, "list:set": true, "setlist": true,
+	"hash:ip,mark": true, "hash:net,port,net": true,
 }
 
 // createArgs lists the create options of each type (the .args of its
@@ -145,6 +146,8 @@ var createArgs = map[string]string{
 	TypeHashIPPortNet: " family hashsize maxelem timeout counters comment forceadd skbinfo bucketsize initval ",
 	TypeBitmapPort:    " range timeout counters comment skbinfo ",
 	TypeBitmapIP:      " range netmask timeout counters comment skbinfo from to network ",
+	TypeListSet:       " size timeout counters comment skbinfo ",
+	TypeBitmapIPMAC:   " range timeout counters comment skbinfo from to network ",
 }
 
 // createOpt is the libipset data option an argument sets: a second
@@ -152,6 +155,7 @@ var createArgs = map[string]string{
 var createOpt = map[string]string{
 	"range": "ip", "from": "ip", "network": "ip", "to": "ip_to", "family": "family", "hashsize": "hashsize",
 	"maxelem": "maxelem", "netmask": "netmask", "timeout": "timeout", "bucketsize": "bucketsize", "initval": "initval",
+	"size": "size",
 }
 
 // parseNetmask is ipset_parse_netmask's string_to_cidr (1-32).
@@ -295,7 +299,7 @@ func parseCreate(typ string, args []string, state bool) (string, Options, error)
 				return typ, o, err
 			}
 			o.Netmask = n
-		case "hashsize", "maxelem", "timeout", "bucketsize", "initval":
+		case "hashsize", "maxelem", "timeout", "bucketsize", "initval", "size":
 			v, err := val()
 			if err != nil {
 				return typ, o, err
@@ -322,6 +326,8 @@ func parseCreate(typ string, args []string, state bool) (string, Options, error)
 				o.BucketSize = uint8(n)
 			case "initval":
 				o.InitVal, o.HasInitVal = uint32(n), true
+			case "size":
+				o.Size, o.HasSize = uint32(n), true
 			}
 		case "counters":
 			o.Counters = true
@@ -338,7 +344,7 @@ func parseCreate(typ string, args []string, state bool) (string, Options, error)
 		if !hasRange {
 			return typ, o, perrf("Mandatory option `range' is missing")
 		}
-	case TypeBitmapIP:
+	case TypeBitmapIP, TypeBitmapIPMAC:
 		if !ipr.hasIP {
 			return typ, o, perrf("Mandatory option `range' is missing")
 		}
@@ -442,6 +448,11 @@ type elemSpec struct {
 	x           Elem
 	expires     int64 // state files
 	hasExp      bool
+	// list:set: the member's name, the before/after reference
+	name, ref         string
+	hasRef, refBefore bool
+	ether             []byte // bitmap:ip,mac: the MAC, nil if not given
+	plain             uint32 // state files: an unfilled element's timeout
 }
 
 func parseIPPart(e *elemSpec, a string) error {
@@ -514,7 +525,19 @@ func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error)
 	// order.
 	dim := s.Dimension()
 	part1, part2, part3 := a, "", ""
-	if j := sepIndex(a, ','); dim > 1 {
+	if s.isList() {
+		if err := parseListElem(e, a); err != nil {
+			return nil, err
+		}
+	} else if s.Type == TypeBitmapIPMAC {
+		// last_elem_optional: IP[,MAC]
+		if j := sepIndex(a, ','); j >= 0 {
+			part1, part2 = a[:j], a[j+1:]
+			if sepIndex(part2, ',') >= 0 {
+				return nil, syntaxf("Two elem separators in %s, but settype %s supports one.", a, s.Type)
+			}
+		}
+	} else if j := sepIndex(a, ','); dim > 1 {
 		if j < 0 {
 			return nil, syntaxf("Second element is missing from %s.", a)
 		}
@@ -535,6 +558,20 @@ func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error)
 		return nil, syntaxf("Elem separator in %s, but settype %s supports none.", a, s.Type)
 	}
 	switch {
+	case s.isList():
+	case s.Type == TypeBitmapIPMAC:
+		// ipset_parse_single_ip, ipset_parse_ether
+		if j := sepIndex(part1, '/'); sepIndex(part1, '-') >= 0 || (j >= 0 && part1[j:] != "/32") {
+			return nil, syntaxf("plain IP address must be supplied: %s", part1)
+		}
+		if err := parseIPPart(e, part1); err != nil {
+			return nil, err
+		}
+		if part2 != "" {
+			if e.ether, err = parseEther(part2); err != nil {
+				return nil, err
+			}
+		}
 	case s.Type == TypeBitmapPort:
 		// ipset_parse_tcp_udp_port
 		if e.proto, e.port, e.portTo, e.hasPortTo, err = parseProtoPort(a, cmd); err != nil {
@@ -588,6 +625,16 @@ func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error)
 				return nil, err
 			}
 			e.x.Timeout, e.x.HasTimeout = uint32(n), true
+		case o == "nfgo-plain" && state:
+			v, err := val()
+			if err != nil {
+				return nil, err
+			}
+			n, err := parseUint(v, MaxTimeout)
+			if err != nil {
+				return nil, err
+			}
+			e.plain = uint32(n)
 		case o == "nfgo-expires" && state:
 			v, err := val()
 			if err != nil {
@@ -621,6 +668,18 @@ func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error)
 				return nil, syntaxf("Comment is longer than the maximum allowed %d characters", maxCommentSize)
 			}
 			e.x.Comment, e.x.HasComment = v, true
+		case (o == "before" || o == "after") && s.isList():
+			v, err := val()
+			if err != nil {
+				return nil, err
+			}
+			if e.hasRef {
+				return nil, syntaxf("%s already specified", o)
+			}
+			if err := checkSetName(v); err != nil {
+				return nil, err
+			}
+			e.ref, e.hasRef, e.refBefore = v, true, o == "before"
 		case o == "nomatch" && s.isNet() && cmd != "del":
 			if cmd == "test" {
 				e.testNomatch = true
@@ -698,6 +757,17 @@ func (s *Set) specText(e *elemSpec) string {
 	if s.Type == TypeBitmapPort {
 		return strconv.Itoa(int(e.port))
 	}
+	if s.isList() {
+		return listSpecText(e)
+	}
+	if s.Type == TypeBitmapIPMAC {
+		b.WriteString(ipString(e.ip))
+		if e.ether != nil {
+			b.WriteByte(',')
+			etherString(&b, [6]byte(e.ether))
+		}
+		return b.String()
+	}
 	b.WriteString(ipString(e.ip))
 	if e.hasCidr && e.cidr != 32 {
 		b.WriteString("/" + strconv.Itoa(int(e.cidr)))
@@ -725,13 +795,13 @@ var errHashRange = kerr("Invalid range, covers the whole address space")
 // the tool has no message of its own). It is the tool's custom error: a
 // restore prints it without the line number.
 func (s *Set) checkAllowed(cmd string, e *elemSpec) error {
-	fam := "inet"
-	if s.Type == TypeBitmapPort {
-		fam = "unspec"
-	}
+	fam := s.family()
 	refuse := func(what string) error {
 		return &Error{Msg: what + " is not allowed in command " + cmd + " with set type " + s.Type + " and family " + fam,
 			Status: 1, NoLine: true}
+	}
+	if s.Type == TypeBitmapIPMAC && e.hasCidr {
+		return refuse("IP/CIDR range")
 	}
 	if cmd == "test" && (s.hasPort() || s.isBitmap()) {
 		if e.hasTo {
@@ -773,6 +843,21 @@ func (s *Set) adt(cmd string, e *elemSpec, exist bool) error {
 			}
 		case "del":
 			err = s.del(k)
+		}
+		if exist && (err == errExist || err == errNotExist) {
+			return nil
+		}
+		return err
+	}
+	if s.isList() {
+		return s.listAdt(cmd, e, exist)
+	}
+	if s.Type == TypeBitmapIPMAC {
+		var err error
+		if cmd == "add" {
+			err = s.ipmacAdd(e.ip, e.ether, &e.x, exist, s.now())
+		} else {
+			err = s.ipmacDel(e.ip, s.now())
 		}
 		if exist && (err == errExist || err == errNotExist) {
 			return nil
@@ -1063,6 +1148,10 @@ func (r *Registry) exec(c *Command, out *strings.Builder, state bool) (changed b
 				return i >= 0
 			}
 			switch s.Type {
+			case TypeListSet:
+				hit = s.listTest(e)
+			case TypeBitmapIPMAC:
+				hit = s.ipmacTest(e.ip, e.ether, now)
 			case TypeBitmapPort, TypeBitmapIP:
 				k := elemKey{ip: e.ip, port: e.port}
 				hit = s.bmInRange(k) && s.lookupK(k.ip, 0, k.port, now) >= 0
@@ -1118,6 +1207,10 @@ func (r *Registry) exec(c *Command, out *strings.Builder, state bool) (changed b
 			return false, &Error{Msg: txt + " is NOT in set " + s.Name + ".", Status: 1, Plain: true}
 		}
 		if state && c.Name == "add" {
+			if s.isList() {
+				s.loadListMember(e)
+				return true, nil
+			}
 			s.loadEntry(e)
 			return true, nil
 		}
@@ -1153,7 +1246,7 @@ func (r *Registry) exec(c *Command, out *strings.Builder, state bool) (changed b
 			}
 			sets = []*Set{s}
 		} else {
-			sets = r.Sets()
+			sets = r.dumpOrder()
 		}
 		for i, s := range sets {
 			s.WriteList(out, f, i == 0)
@@ -1200,6 +1293,8 @@ func (r *Registry) Restore(text string, exist bool, out *strings.Builder) (chang
 
 // LoadState reads a state file written by WriteState.
 func (r *Registry) LoadState(text string) error {
+	r.loading = true
+	defer func() { r.loading = false }()
 	_, err := r.restore(text, true, &strings.Builder{}, true)
 	return err
 }
@@ -1208,7 +1303,11 @@ func (r *Registry) LoadState(text string) error {
 // expiry times so that timeouts survive between invocations.
 func (r *Registry) WriteState() string {
 	var b strings.Builder
-	for _, s := range r.Sets() {
+	for _, s := range r.sets {
+		if s == nil {
+			b.WriteString("nfgo-hole\n")
+			continue
+		}
 		s.writeState(&b)
 	}
 	return b.String()
@@ -1270,6 +1369,10 @@ func (r *Registry) restore(text string, exist bool, out *strings.Builder, state 
 	for n, line := range lines {
 		w := SplitLine(line)
 		if len(w) == 0 || strings.HasPrefix(w[0], "#") || w[0] == "COMMIT" {
+			continue
+		}
+		if state && w[0] == "nfgo-hole" {
+			r.sets = append(r.sets, nil)
 			continue
 		}
 		if state && w[0] == "nfgo-layout" && len(w) >= 2 {
@@ -1339,6 +1442,9 @@ func (r *Registry) restore(text string, exist bool, out *strings.Builder, state 
 		for _, s := range r.Sets() {
 			if s.pending != nil {
 				s.placePending()
+			}
+			if s.pendingList != nil {
+				s.resolvePending()
 			}
 		}
 	}

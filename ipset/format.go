@@ -11,11 +11,14 @@ func (s *Set) Header() string {
 	o := &s.Opts
 	var b strings.Builder
 	switch s.Type {
+	case TypeListSet:
+		s.listHeader(&b)
+		return b.String()
 	case TypeBitmapPort:
 		b.WriteString("range " + strconv.Itoa(int(o.PortFrom)) + "-" + strconv.Itoa(int(o.PortTo)))
 		s.extHeader(&b)
 		return b.String()
-	case TypeBitmapIP:
+	case TypeBitmapIP, TypeBitmapIPMAC:
 		b.WriteString("range " + ipString(o.IPFrom) + "-" + ipString(o.IPTo))
 		if s.netmask() != 32 {
 			b.WriteString(" netmask " + strconv.Itoa(int(s.netmask())))
@@ -248,6 +251,9 @@ func remaining(exp, now int64) uint64 {
 func (s *Set) elemText(b *strings.Builder, i int32, now int64, state bool) {
 	e := &s.entries[i]
 	switch s.Type {
+	case TypeBitmapIPMAC:
+		s.ipmacText(b, e, now, state)
+		return
 	case TypeBitmapPort:
 		b.WriteString(strconv.Itoa(int(e.port)))
 	case TypeBitmapIP:
@@ -271,28 +277,57 @@ func (s *Set) elemText(b *strings.Builder, i int32, now int64, state bool) {
 			}
 		}
 	}
+	s.extText(b, e.expires, e.nomatch, e.packets, e.bytes, e.comment, now, state)
+}
+
+// extText prints an element's extensions as list and save do.
+func (s *Set) extText(b *strings.Builder, expires int64, nomatch bool, packets, bytes uint64, comment string, now int64, state bool) {
 	if s.Opts.HasTimeout {
 		if state {
 			b.WriteString(" nfgo-expires ")
-			b.WriteString(strconv.FormatInt(e.expires, 10))
+			b.WriteString(strconv.FormatInt(expires, 10))
 		} else {
 			b.WriteString(" timeout ")
-			b.WriteString(strconv.FormatUint(remaining(e.expires, now), 10))
+			b.WriteString(strconv.FormatUint(remaining(expires, now), 10))
 		}
 	}
-	if e.nomatch {
+	s.extRest(b, nomatch, packets, bytes, comment)
+}
+
+// extRest is extText after the timeout.
+func (s *Set) extRest(b *strings.Builder, nomatch bool, packets, bytes uint64, comment string) {
+	if nomatch {
 		b.WriteString(" nomatch")
 	}
 	if s.Opts.Counters {
 		b.WriteString(" packets ")
-		b.WriteString(strconv.FormatUint(e.packets, 10))
+		b.WriteString(strconv.FormatUint(packets, 10))
 		b.WriteString(" bytes ")
-		b.WriteString(strconv.FormatUint(e.bytes, 10))
+		b.WriteString(strconv.FormatUint(bytes, 10))
 	}
-	if s.Opts.Comment && e.comment != "" {
+	if s.Opts.Comment && comment != "" {
 		b.WriteString(" comment \"")
-		b.WriteString(e.comment)
+		b.WriteString(comment)
 		b.WriteByte('"')
+	}
+}
+
+// writeMembers appends the members' lines, each after pfx.
+func (s *Set) writeMembers(b *strings.Builder, f ListFlags, pfx string, now int64) {
+	if s.isList() {
+		for i := range s.list {
+			if e := &s.list[i]; !s.listExpired(e, now) {
+				b.WriteString(pfx)
+				s.listText(b, e, now, f.state)
+				b.WriteByte('\n')
+			}
+		}
+		return
+	}
+	for _, i := range s.members(f.Sorted) {
+		b.WriteString(pfx)
+		s.elemText(b, i, now, f.state)
+		b.WriteByte('\n')
 	}
 }
 
@@ -331,13 +366,7 @@ func (s *Set) WriteList(b *strings.Builder, f ListFlags, first bool) {
 		b.WriteByte(' ')
 		b.WriteString(s.Header())
 		b.WriteByte('\n')
-		for _, i := range s.members(f.Sorted) {
-			b.WriteString("add ")
-			b.WriteString(s.Name)
-			b.WriteByte(' ')
-			s.elemText(b, i, now, f.state)
-			b.WriteByte('\n')
-		}
+		s.writeMembers(b, f, "add "+s.Name+" ", now)
 		return
 	}
 	if !first {
@@ -354,8 +383,20 @@ func (s *Set) WriteList(b *strings.Builder, f ListFlags, first bool) {
 		return
 	}
 	b.WriteString("Members:\n")
-	for _, i := range s.members(f.Sorted) {
-		s.elemText(b, i, now, false)
-		b.WriteByte('\n')
+	f.state = false
+	s.writeMembers(b, f, "", now)
+}
+
+// dumpOrder is the order "ipset list" and "ipset save" print every set
+// in: index order, the list:set sets (IPSET_DUMP_LAST) after the others.
+func (r *Registry) dumpOrder() []*Set {
+	var out, last []*Set
+	for _, s := range r.Sets() {
+		if s.isList() {
+			last = append(last, s)
+		} else {
+			out = append(out, s)
+		}
 	}
+	return append(out, last...)
 }

@@ -2,6 +2,7 @@ package ipset
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -85,6 +86,10 @@ func FuzzRestore(f *testing.F) {
 	f.Add("create t hash:ip,port,ip timeout 9 counters comment\nadd t 1.2.3.4/30,udp:5-9,5.6.7.8 comment x packets 2\ndel t 1.2.3.5,udp:6,5.6.7.8\ntest t 1.2.3.4,udp:5,5.6.7.8\nadd t 1.2.3.4,80,5.6.7.8/32\nadd t 1.2.3.4,80,5.6.7.8,9\n")
 	f.Add("create u hash:ip,port,net hashsize 64 bucketsize 2 maxelem 30 forceadd\nadd u 1.2.3.4,sctp:1-3,9.0.0.0-9.0.3.7 nomatch\ntest u 1.2.3.4,sctp:1,9.0.0.1 nomatch\nadd u 1.2.3.4,80,0.0.0.0/1\nadd u 1.2.3.4,icmp:ping,9.9.9.9/0\nswap u u\nlist -s\n")
 	f.Add("create v ipportnethash timeout 5 comment\nadd v 1.2.3.0/31,tcp:1,2.0.0.0/8 comment \"a b\"\ncreate w ipportiphash\nswap v w\ndel v 1.2.3.1,tcp:1,2.0.0.0/8\n")
+	f.Add("create a hash:ip\ncreate b bitmap:port range 1-9\ncreate l list:set size 4 timeout 9 counters comment\nadd l a comment x\nadd l b before a packets 3\nadd l a,after,b -exist\ntest l b before a\ndel l a after b\ndestroy a\nflush l\ndestroy a\nswap l l\n")
+	f.Add("create l setlist\ncreate m list:set\nadd l m\nadd l x\ncreate x hash:net\nadd m x\nrename x y\ndestroy\nflush\ndestroy m\nlist\n")
+	f.Add("create m bitmap:ip,mac range 10.0.0.0/28 timeout 5 counters comment\nadd m 10.0.0.1\nadd m 10.0.0.1\nadd m 10.0.0.2,0:1:2:3:4:5 comment x\nadd m 10.0.0.1,aa:bb:cc:dd:ee:ff timeout 0\nadd m 10.0.0.3 timeout 7\ndel m 10.0.0.3\ntest m 10.0.0.2,00:01:02:03:04:05\nadd m 10.0.0.4,1:2\n")
+	f.Add("create n macipmap from 10.0.0.9 to 10.0.0.1\nadd n 10.0.0.2,1:1:1:1:1:1\nadd n 10.0.0.2,2:2:2:2:2:2 -exist\ncreate l list:set\nadd l n\nswap n n\n")
 	f.Fuzz(func(t *testing.T, text string) {
 		if len(text) > 4096 {
 			return
@@ -111,36 +116,111 @@ func FuzzRestore(f *testing.F) {
 	})
 }
 
-func benchSet(b *testing.B, typ string, n int) {
+// benchNet is the k-th network of the hash:net benchmark: /32, /28, /24
+// and /20 in turn, each length in a region of its own, so that all n are
+// distinct; the address looked up is inside it.
+func benchNet(k int) (net uint32, c uint8, probe uint32) {
+	c = []uint8{32, 28, 24, 20}[k%4]
+	base := []uint32{0x0a000000, 0x14000000, 0x20000000, 0x40000000}[k%4]
+	net = base + uint32(k/4)<<(32-c)
+	return net, c, net | (^mask(c) & 0x5)
+}
+
+// benchSet measures the set match's lookup in a set of n elements
+// (hash:net: benchNet's), the addresses looked up in
+// insertion order, or scattered (random: a multiplicative permutation,
+// so that no two consecutive lookups share a cache line). It reports the
+// Go heap the set takes per element (runtime.MemStats after building the
+// set, against before) and the kernel's "Size in memory" per element of
+// the same set as nfgo emulates it (identical to the real kernel's for the
+// same initval: scripts/bench-ipset-restore.sh).
+func benchSet(b *testing.B, typ string, n int, random bool) {
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
 	r := NewRegistry()
 	r.Clock = func() int64 { return 1e18 }
-	s, _ := r.Create("s", typ, Options{Maxelem: uint32(n + 10), Hashsize: uint32(n / 4)}, false)
+	s, _ := r.Create("s", typ, Options{Maxelem: uint32(n + 10), InitVal: 0x12345678, HasInitVal: true}, false)
 	for k := 0; k < n; k++ {
-		ip := uint32(0x0a000000 + k*7)
-		c := uint8(32)
+		ip, c := uint32(0x0a000000+k*7), uint8(32)
 		if typ == TypeHashNet {
-			c = []uint8{32, 24, 16, 28}[k%4]
-			ip &= mask(c)
+			ip, c, _ = benchNet(k)
 		}
 		s.add(elemKey{ip: ip, cidr: c}, &Elem{}, true)
 	}
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+	heap := float64(int64(m1.HeapAlloc)-int64(m0.HeapAlloc)) / float64(s.Len())
+	kern := float64(s.MemSize()) / float64(s.Len())
 	b.ReportAllocs()
 	b.ResetTimer()
 	hits := 0
 	for i := 0; i < b.N; i++ {
-		if s.MatchAt(uint32(0x0a000000+(i%n)*7), 60, 1e18, true) { // the set match's path
+		k := i % n
+		if random {
+			k = int(uint64(k) * 2654435761 % uint64(n))
+		}
+		ip := uint32(0x0a000000 + k*7)
+		if typ == TypeHashNet {
+			_, _, ip = benchNet(k)
+		}
+		if s.MatchAt(ip, 60, 1e18, true) { // the set match's path
 			hits++
 		}
 	}
 	if hits == 0 {
 		b.Fatal("no hits")
 	}
+	if hits != b.N {
+		b.Fatalf("%d hits of %d", hits, b.N)
+	}
+	b.ReportMetric(heap, "heapB/entry")
+	b.ReportMetric(kern, "kernelB/entry")
 }
 
-func BenchmarkLookupHashIP1k(b *testing.B)  { benchSet(b, TypeHashIP, 1000) }
-func BenchmarkLookupHashIP1M(b *testing.B)  { benchSet(b, TypeHashIP, 1000000) }
-func BenchmarkLookupHashNet1k(b *testing.B) { benchSet(b, TypeHashNet, 1000) }
-func BenchmarkLookupHashNet1M(b *testing.B) { benchSet(b, TypeHashNet, 1000000) }
+func BenchmarkLookupHashIP1k(b *testing.B)        { benchSet(b, TypeHashIP, 1000, false) }
+func BenchmarkLookupHashIP1M(b *testing.B)        { benchSet(b, TypeHashIP, 1000000, false) }
+func BenchmarkLookupHashNet1k(b *testing.B)       { benchSet(b, TypeHashNet, 1000, false) }
+func BenchmarkLookupHashNet1M(b *testing.B)       { benchSet(b, TypeHashNet, 1000000, false) }
+func BenchmarkLookupHashIP1kRandom(b *testing.B)  { benchSet(b, TypeHashIP, 1000, true) }
+func BenchmarkLookupHashIP1MRandom(b *testing.B)  { benchSet(b, TypeHashIP, 1000000, true) }
+func BenchmarkLookupHashNet1kRandom(b *testing.B) { benchSet(b, TypeHashNet, 1000, true) }
+func BenchmarkLookupHashNet1MRandom(b *testing.B) { benchSet(b, TypeHashNet, 1000000, true) }
+
+// TestIndex32 checks the open-addressing index against a map through
+// inserts, overwrites and deletes that collide and wrap around.
+func TestIndex32(t *testing.T) {
+	var x u32index
+	want := map[uint32]int32{}
+	seed := uint32(1)
+	for step := 0; step < 200000; step++ {
+		seed = seed*1664525 + 1013904223
+		k := seed % 5000 * 65536 // few distinct keys, many collisions
+		switch seed >> 30 {
+		case 0, 1:
+			x.put(k, int32(step))
+			want[k] = int32(step)
+		case 2:
+			x.del(k)
+			delete(want, k)
+		}
+		if step%997 == 0 {
+			for k, v := range want {
+				if got, ok := x.get(k); !ok || got != v {
+					t.Fatalf("step %d: key %x: got %d %v, want %d", step, k, got, ok, v)
+				}
+			}
+			if x.n != len(want) {
+				t.Fatalf("step %d: %d keys, want %d", step, x.n, len(want))
+			}
+		}
+		if _, ok := want[k]; !ok {
+			if _, ok := x.get(k); ok {
+				t.Fatalf("step %d: deleted key %x found", step, k)
+			}
+		}
+	}
+}
 
 func TestPortSetsMatch(t *testing.T) {
 	now := int64(1e18)
@@ -235,7 +315,7 @@ func TestBitmapIP(t *testing.T) {
 	if b.Len() != 1 || r2.Get("b").Len() != 1 {
 		t.Error("the timed element did not expire")
 	}
-	for _, typ := range []string{"hash:mac", "bitmap:ip,mac", "list:set"} {
+	for _, typ := range []string{"hash:mac", "hash:ip,mark"} {
 		_, err := r.Restore("create x "+typ+"\n", false, &out)
 		if err == nil || err.Error() != "Error in line 1: nfgo: set type "+typ+" is not supported" {
 			t.Errorf("%s: %v", typ, err)

@@ -75,23 +75,27 @@ func (s *Set) KAdd(ip uint32, proto uint8, port uint16, pktLen uint64, now int64
 // KAddElem is KAdd with the third direction's address of the
 // three-dimensional types (ignored by the others). The caller must not
 // call it with fewer directions than the set's type has (the kernel's
-// ip_set_add refuses them).
-func (s *Set) KAddElem(ip, ip2 uint32, proto uint8, port uint16, pktLen uint64, now int64, timeout uint32, hasTimeout, exist bool) {
+// ip_set_add refuses them). It reports whether the element was added (the
+// kadt's 0, which ends a list:set's walk over its members).
+func (s *Set) KAddElem(ip, ip2 uint32, proto uint8, port uint16, pktLen uint64, now int64, timeout uint32, hasTimeout, exist bool) bool {
+	if s.isList() {
+		return false
+	}
 	s.pmu.Lock()
 	defer s.pmu.Unlock()
 	k, ok := s.kkey(ip, ip2, proto, port)
 	if !ok {
-		return
+		return false
 	}
 	if timeout > IPSetMaxTimeout {
 		timeout = IPSetMaxTimeout
 	}
 	x := Elem{Timeout: timeout, HasTimeout: hasTimeout, Packets: 1, Bytes: pktLen, HasPackets: true, HasBytes: true}
 	if s.isBitmap() {
-		s.bmAdd(k, &x, exist, now)
-		return
+		return s.bmAdd(k, &x, exist, now) == nil
 	}
-	s.tryAdd(k, &x, exist, now)
+	err, again := s.tryAdd(k, &x, exist, now)
+	return err == nil && !again
 }
 
 // KDel deletes the element of a packet, if it is there.
@@ -99,11 +103,16 @@ func (s *Set) KDel(ip uint32, proto uint8, port uint16, now int64) {
 	s.KDelElem(ip, 0, proto, port, now)
 }
 
-// KDelElem is KDel with the third direction's address.
-func (s *Set) KDelElem(ip, ip2 uint32, proto uint8, port uint16, now int64) {
+// KDelElem is KDel with the third direction's address; it reports
+// whether an element was deleted.
+func (s *Set) KDelElem(ip, ip2 uint32, proto uint8, port uint16, now int64) bool {
+	if s.isList() {
+		return false
+	}
 	s.pmu.Lock()
 	defer s.pmu.Unlock()
 	if k, ok := s.kkey(ip, ip2, proto, port); ok {
-		s.delAt(k, now)
+		return s.delAt(k, now) == nil
 	}
+	return false
 }

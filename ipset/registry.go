@@ -31,6 +31,8 @@ type Registry struct {
 	mu    sync.Mutex
 	sets  []*Set
 	Clock func() int64 // Unix ns; nil = time.Now
+
+	loading bool // reading a state file: sets keep their recorded index
 }
 
 // NewRegistry returns an empty registry.
@@ -92,7 +94,7 @@ func sameSet(a, b *Set) bool {
 		a.Opts.Counters == b.Opts.Counters && a.Opts.Comment == b.Opts.Comment &&
 		a.Opts.SkbInfo == b.Opts.SkbInfo && a.Opts.ForceAdd == b.Opts.ForceAdd &&
 		a.Opts.PortFrom == b.Opts.PortFrom && a.Opts.PortTo == b.Opts.PortTo &&
-		a.Opts.IPFrom == b.Opts.IPFrom && a.Opts.IPTo == b.Opts.IPTo
+		a.Opts.IPFrom == b.Opts.IPFrom && a.Opts.IPTo == b.Opts.IPTo && a.Opts.Size == b.Opts.Size
 }
 
 // Set type features (IPSET_TYPE_*): sets swap only when their types'
@@ -100,7 +102,9 @@ func sameSet(a, b *Set) bool {
 const (
 	featIP      = 1 << 0
 	featPort    = 1 << 1
+	featMAC     = 1 << 2
 	featIP2     = 1 << 3
+	featName    = 1 << 4
 	featNomatch = 1 << 7
 )
 
@@ -120,6 +124,10 @@ func (s *Set) features() int {
 		return featIP | featPort | featIP2 | featNomatch
 	case TypeBitmapPort:
 		return featPort
+	case TypeListSet:
+		return featName
+	case TypeBitmapIPMAC:
+		return featIP | featMAC
 	}
 	return 0
 }
@@ -127,7 +135,7 @@ func (s *Set) features() int {
 // family is the kernel's set->family: inet, or unspec for the
 // family-neutral types.
 func (s *Set) family() string {
-	if s.Type == TypeBitmapPort {
+	if s.Type == TypeBitmapPort || s.Type == TypeListSet {
 		return "unspec"
 	}
 	return s.Opts.Family
@@ -157,7 +165,16 @@ func (r *Registry) Create(name, typ string, o Options, exist bool) (*Set, error)
 	if o.Family == "" {
 		o.Family = "inet"
 	}
+	if typ == TypeListSet {
+		if o.Size == 0 && !o.HasSize {
+			o.Size = listDefaultSize
+		}
+		if o.Size < listMinSize {
+			o.Size = listMinSize
+		}
+	}
 	s := newSet(name, typ, o, r.now)
+	s.reg = r
 	if old := r.Get(name); old != nil {
 		if exist && sameSet(old, s) {
 			return old, nil
@@ -165,7 +182,7 @@ func (r *Registry) Create(name, typ string, o Options, exist bool) (*Set, error)
 		return nil, kerr("Set cannot be created: set with the same name already exists")
 	}
 	for i, x := range r.sets {
-		if x == nil {
+		if x == nil && !r.loading {
 			r.sets[i] = s
 			return s, nil
 		}
@@ -191,6 +208,9 @@ func (r *Registry) Destroy(name string) error {
 		if s != nil && s.Name == name {
 			if s.Refs > 0 {
 				return kerr("Set cannot be destroyed: it is in use by a kernel component")
+			}
+			if s.isList() {
+				s.listFlush() // list_set_cancel_gc: the members' references go
 			}
 			r.sets[i] = nil
 			for len(r.sets) > 0 && r.sets[len(r.sets)-1] == nil {

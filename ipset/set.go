@@ -1,13 +1,18 @@
 // Package ipset implements IP sets as the kernel's net/netfilter/ipset
 // keeps them, with the ipset 7.17 userspace's syntax, output and messages:
 // the hash:ip, hash:net, hash:ip,port, hash:net,port, hash:ip,port,ip and
-// hash:ip,port,net types (IPv4), bitmap:port and bitmap:ip (with its
-// netmask), with the timeout, counters, comment, nomatch and forceadd
-// extensions. The bitmap types keep their
+// hash:ip,port,net types (IPv4), bitmap:port, bitmap:ip (with its
+// netmask), bitmap:ip,mac and list:set, with the timeout, counters,
+// comment, nomatch and forceadd extensions. The bitmap types keep their
 // elements in the same entry store (keyed by port, or by address masked by
-// the netmask), listed in key order, with the kernel's memory accounting.
-// The kernel's other types (hash:mac, bitmap:ip,mac, list:set, ...) are
-// refused by name.
+// the netmask), listed in key order, with the kernel's memory accounting;
+// bitmap:ip,mac keeps each element's MAC beside it (an element added
+// without one is completed by the first packet the set match tests, as
+// the kernel's -EAGAIN does). A list:set is an ordered list of other sets,
+// each member holding a reference on its set (list.go); "ipset list" and
+// "save" print the list:set sets after the others (IPSET_DUMP_LAST).
+// The kernel's other types (hash:mac, hash:net,iface, hash:ip,mac, ...)
+// are refused by name.
 //
 // Lookups use Go maps (hash:ip: one map; hash:net: one map per prefix
 // length present, tried longest prefix first as the kernel does; for
@@ -35,6 +40,7 @@ const (
 
 	TypeHashIPPortIP  = "hash:ip,port,ip"
 	TypeHashIPPortNet = "hash:ip,port,net"
+	TypeBitmapIPMAC   = "bitmap:ip,mac"
 )
 
 // Kernel constants (ip_set_hash_gen.h, ip_set.h).
@@ -63,6 +69,8 @@ type Options struct {
 	PortTo     uint16
 	IPFrom     uint32 // bitmap:ip range (netmask applied)
 	IPTo       uint32
+	Size       uint32 // list:set
+	HasSize    bool
 	Timeout    uint32
 	HasTimeout bool
 	Counters   bool
@@ -142,11 +150,17 @@ type Set struct {
 	entries  []entry
 	free     []int32
 	index    [33]map[ikey]int32 // by prefix length
+	idx32    [33]*u32index      // the same, for the one-address types (use32)
 	nets     []uint8            // prefix lengths present, longest first
 	netCount [33]uint32
 	commentB int     // set->ext_size
 	pending  []int32 // state loading: entries not yet placed
 	clock    func() int64
+
+	list        []listElem             // list:set members, in order
+	pendingList []pendingMember        // state loading: members not yet resolved
+	reg         *Registry              // the registry the set is in (list:set names)
+	macs        map[uint32]*ipmacState // bitmap:ip,mac: the MAC of each element
 
 	// pmu orders the packet path (the kernel's set lock and RCU): the
 	// set match reads under it, the SET target writes under it. Counters
@@ -161,14 +175,14 @@ func (s *Set) Revision() int {
 		return 7
 	case TypeHashNetPort, TypeHashIPPortNet:
 		return 8
-	case TypeBitmapPort, TypeBitmapIP:
+	case TypeBitmapPort, TypeBitmapIP, TypeListSet, TypeBitmapIPMAC:
 		return 3
 	}
 	return 6
 }
 
 func (s *Set) isBitmap() bool {
-	return s.Type == TypeBitmapPort || s.Type == TypeBitmapIP
+	return s.Type == TypeBitmapPort || s.Type == TypeBitmapIP || s.Type == TypeBitmapIPMAC
 }
 
 // elemKey identifies an element: address, second address (the third
@@ -221,6 +235,10 @@ func newSet(name, typ string, o Options, clock func() int64) *Set {
 		s.elemLen = 12
 	case TypeBitmapPort, TypeBitmapIP:
 		s.elemLen = 0
+	case TypeBitmapIPMAC:
+		s.elemLen = 8 // struct bitmap_ipmac_elem
+	case TypeListSet:
+		s.elemLen = listElemLen
 	}
 	off := s.elemLen
 	if o.HasTimeout {
@@ -236,6 +254,9 @@ func newSet(name, typ string, o Options, clock func() int64) *Set {
 		off = align(off, 4) + 16
 	}
 	s.dsize = align(off, 4)
+	if typ == TypeListSet || typ == TypeBitmapIPMAC {
+		s.dsize = align(off, 8) // __alignof__ the element struct
+	}
 	hs := o.Hashsize
 	if hs < minimalHashsize {
 		hs = minimalHashsize
@@ -283,7 +304,20 @@ func (s *Set) hkey(k elemKey, b uint8) uint32 {
 	return jhash2(w[:n], s.Opts.InitVal) & (1<<b - 1)
 }
 
+// use32: the element key is the address alone (and the prefix length).
+func (s *Set) use32() bool {
+	switch s.Type {
+	case TypeHashIP, TypeHashNet, TypeBitmapIP, TypeBitmapIPMAC:
+		return true
+	}
+	return false
+}
+
 func (s *Set) lookupExact(k elemKey) int32 {
+	if s.use32() {
+		i, _ := s.idx32[k.cidr].get(k.ip)
+		return i
+	}
 	m := s.index[k.cidr]
 	if m == nil {
 		return -1
@@ -385,10 +419,17 @@ func (s *Set) newEntry(k elemKey) int32 {
 	}
 	e := &s.entries[i]
 	e.ip, e.ip2, e.cidr, e.proto, e.port, e.live = k.ip, k.ip2, k.cidr, k.proto, k.port, true
-	if s.index[k.cidr] == nil {
-		s.index[k.cidr] = make(map[ikey]int32)
+	if s.use32() {
+		if s.idx32[k.cidr] == nil {
+			s.idx32[k.cidr] = &u32index{}
+		}
+		s.idx32[k.cidr].put(k.ip, i)
+	} else {
+		if s.index[k.cidr] == nil {
+			s.index[k.cidr] = make(map[ikey]int32)
+		}
+		s.index[k.cidr][k.ikey()] = i
 	}
-	s.index[k.cidr][k.ikey()] = i
 	s.addCidr(k.cidr)
 	return i
 }
@@ -396,7 +437,11 @@ func (s *Set) newEntry(k elemKey) int32 {
 // dropEntry removes an entry from the index (its slot is handled by the caller).
 func (s *Set) dropEntry(i int32) {
 	e := &s.entries[i]
-	delete(s.index[e.cidr], e.key().ikey())
+	if s.use32() {
+		s.idx32[e.cidr].del(e.ip)
+	} else {
+		delete(s.index[e.cidr], e.key().ikey())
+	}
 	s.delCidr(e.cidr)
 	s.commentB -= commentCost(e.comment)
 	*e = entry{}
@@ -418,6 +463,9 @@ func (s *Set) add(k elemKey, x *Elem, exist bool) error {
 	now := s.now()
 	if s.isBitmap() {
 		return s.bmAdd(k, x, exist, now)
+	}
+	if s.isList() {
+		return errListName
 	}
 	for {
 		err, again := s.tryAdd(k, x, exist, now)
@@ -631,6 +679,10 @@ func (s *Set) GC() {
 		s.bmGC(now)
 		return
 	}
+	if s.isList() {
+		s.listCleanup(now)
+		return
+	}
 	for r := range s.t.elems {
 		s.gcRegion(r, now)
 	}
@@ -642,6 +694,9 @@ func (s *Set) del(ek elemKey) error { return s.delAt(ek, s.now()) }
 func (s *Set) delAt(ek elemKey, now int64) error {
 	if s.isBitmap() {
 		return s.bmDel(ek, now)
+	}
+	if s.isList() {
+		return errNotExist
 	}
 	t := s.t
 	key := s.hkey(ek, t.bits)
@@ -699,9 +754,15 @@ func (s *Set) delAt(ek elemKey, now int64) error {
 
 // Flush removes every element.
 func (s *Set) Flush() {
+	if s.isList() {
+		s.listFlush()
+		return
+	}
 	s.t = newHtable(s.t.bits, s.Opts.Maxelem)
+	s.macs = nil
 	s.entries, s.free = nil, nil
 	s.index = [33]map[ikey]int32{}
+	s.idx32 = [33]*u32index{}
 	s.nets = nil
 	s.netCount = [33]uint32{}
 	s.commentB = 0
@@ -755,6 +816,14 @@ func (s *Set) lookupE(k elemKey, now int64) int32 {
 func (s *Set) lookupNM(k elemKey, now int64) (int32, bool) {
 	if !s.isNet() {
 		k.ip &= mask(s.netmask())
+		if s.use32() {
+			// The host types have no nomatch elements: without timeouts
+			// the index alone decides (no read of the entry).
+			if i, ok := s.idx32[32].get(k.ip); ok && (!s.Opts.HasTimeout || s.matchEntry(i, now) > 0) {
+				return i, false
+			}
+			return -1, false
+		}
 		if m := s.index[32]; m != nil {
 			if i, ok := m[k.ikey()]; ok && s.matchEntry(i, now) > 0 {
 				return i, false
@@ -769,7 +838,13 @@ func (s *Set) lookupNM(k elemKey, now int64) (int32, bool) {
 		} else {
 			k.ip2 = ip2 & mask(c)
 		}
-		i, ok := s.index[c][k.ikey()]
+		var i int32
+		var ok bool
+		if s.use32() {
+			i, ok = s.idx32[c].get(k.ip)
+		} else {
+			i, ok = s.index[c][k.ikey()]
+		}
 		if !ok {
 			continue
 		}
@@ -796,10 +871,21 @@ func (s *Set) Test(ip uint32) bool { return s.lookup(ip, s.now()) >= 0 }
 
 // Len is the number of live (unexpired) elements.
 func (s *Set) Len() int {
+	if s.isList() {
+		return s.listLen()
+	}
 	now := s.now()
 	n := 0
 	for i := range s.entries {
-		if e := &s.entries[i]; e.live && !s.expired(e, now) {
+		e := &s.entries[i]
+		if !e.live {
+			continue
+		}
+		if s.Type == TypeBitmapIPMAC {
+			if s.ipmacListed(e, now) {
+				n++
+			}
+		} else if !s.expired(e, now) {
 			n++
 		}
 	}
@@ -810,6 +896,9 @@ func (s *Set) Len() int {
 func (s *Set) MemSize() int {
 	if s.isBitmap() {
 		return s.bmMemSize()
+	}
+	if s.isList() {
+		return s.listMemSize()
 	}
 	base := 216
 	switch s.Type {
@@ -910,6 +999,9 @@ func (s *Set) MatchElem(ip, ip2 uint32, proto uint8, port uint16, pktLen uint64,
 // nomatch elements the answer is inverted (ip_set_test), so that a
 // nomatch element matches and a plain member does not.
 func (s *Set) MatchElemFlags(ip, ip2 uint32, proto uint8, port uint16, pktLen uint64, now int64, update bool, cm CounterMatch, returnNomatch bool) bool {
+	if s.isList() || s.Type == TypeBitmapIPMAC {
+		return false // the caller tests the members (MatchList), MatchIPMAC
+	}
 	s.pmu.RLock()
 	defer s.pmu.RUnlock()
 	var i int32
@@ -967,7 +1059,7 @@ func (s *Set) Dimension() int {
 	switch {
 	case s.hasIP2():
 		return 3
-	case s.Type == TypeHashIPPort || s.Type == TypeHashNetPort:
+	case s.Type == TypeHashIPPort || s.Type == TypeHashNetPort || s.Type == TypeBitmapIPMAC:
 		return 2
 	}
 	return 1

@@ -31,8 +31,15 @@ func (s *Set) stateOrder() []int32 {
 	return out
 }
 
+// The registry's free slots (a destroyed set's index, which the next
+// created set takes) are kept as "nfgo-hole" lines.
+
 func (s *Set) writeState(b *strings.Builder) {
 	b.WriteString("create " + s.Name + " " + s.Type + " " + s.Header() + "\n")
+	if s.isList() {
+		s.listState(b)
+		return
+	}
 	order := s.stateOrder()
 	ord := make(map[int32]int, len(order))
 	for k, i := range order {
@@ -76,6 +83,15 @@ func (s *Set) loadEntry(e *elemSpec) {
 	s.setExt(&s.entries[i], &e.x, 0)
 	if e.hasExp {
 		s.entries[i].expires = e.expires
+	}
+	if s.Type == TypeBitmapIPMAC {
+		m := s.mac(e.ip)
+		*m = ipmacState{filled: e.ether != nil, plain: e.plain}
+		if e.ether != nil {
+			m.ether = [6]byte(e.ether)
+		} else if !e.hasExp {
+			s.entries[i].expires = 0 // the timer is not running
+		}
 	}
 	s.pending = append(s.pending, i)
 }

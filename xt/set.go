@@ -287,10 +287,33 @@ func (s *Set) Match(p *Pkt) bool {
 		return false
 	}
 	update := s.Flags&IPSetFlagSkipCounterUpdate == 0
-	ip, ip2, proto, port, ok := setElem(p, s.Dim, s.SetFlags, s.bound)
 	cm := ipset.CounterMatch{PacketsOp: s.Packets.Op, Packets: s.Packets.Value, BytesOp: s.Bytes.Op, Bytes: s.Bytes.Value}
-	hit := ok && s.bound.MatchElemFlags(ip, ip2, proto, port, uint64(len(p.B)), p.Time, update, cm, s.Flags&IPSetFlagReturnNomatch != 0)
+	rn := s.Flags&IPSetFlagReturnNomatch != 0
+	var hit bool
+	if s.bound.Type == ipset.TypeListSet {
+		// list_set_ktest: each member tested with its own counters
+		// updated (unless ! --update-counters or ! --update-subcounters)
+		// but not compared; the list element's counters decide.
+		sub := update && s.Flags&IPSetFlagSkipSubcounterUpd == 0
+		hit = s.bound.MatchList(uint64(len(p.B)), p.Time, update, cm, func(m *ipset.Set) bool {
+			return setTest(p, s.Dim, s.SetFlags, m, sub, ipset.CounterMatch{}, rn)
+		})
+	} else {
+		hit = setTest(p, s.Dim, s.SetFlags, s.bound, update, cm, rn)
+	}
 	return hit != (s.SetFlags&IPSetInvMatch != 0)
+}
+
+// setTest is ip_set_test of one (non-list) set.
+func setTest(p *Pkt, dim, flags uint8, set *ipset.Set, update bool, cm ipset.CounterMatch, returnNomatch bool) bool {
+	ip, ip2, proto, port, ok := setElem(p, dim, flags, set)
+	if !ok {
+		return false
+	}
+	if set.Type == ipset.TypeBitmapIPMAC {
+		return set.MatchIPMAC(ip, p.MAC, flags&(1<<2) != 0, uint64(len(p.B)), p.Time, update, cm)
+	}
+	return set.MatchElemFlags(ip, ip2, proto, port, uint64(len(p.B)), p.Time, update, cm, returnNomatch)
 }
 
 // setElem is what a set type's kadt reads from a packet for dim

@@ -117,14 +117,40 @@ func (s *SetTarget) PacketLogic() error {
 // deleted from --del-set (errors ignored, as the kernel does); the
 // packet continues.
 func (s *SetTarget) Target(p *Pkt) Verdict {
+	add := func(m *ipset.Set) bool {
+		ip, ip2, proto, port, ok := setElem(p, s.AddSet.Dim, s.AddSet.Flags, m)
+		if !ok {
+			return false
+		}
+		if m.Type == ipset.TypeBitmapIPMAC {
+			return m.KAddIPMAC(ip, p.MAC, s.AddSet.Flags&(1<<2) != 0, uint64(len(p.B)), p.Time, s.Timeout, s.Timeout != 0xFFFFFFFF, s.Flags&IPSetFlagExist != 0)
+		}
+		return m.KAddElem(ip, ip2, proto, port, uint64(len(p.B)), p.Time, s.Timeout, s.Timeout != 0xFFFFFFFF, s.Flags&IPSetFlagExist != 0)
+	}
+	del := func(m *ipset.Set) bool {
+		ip, ip2, proto, port, ok := setElem(p, s.DelSet.Dim, s.DelSet.Flags, m)
+		if !ok {
+			return false
+		}
+		if m.Type == ipset.TypeBitmapIPMAC {
+			return m.KDelIPMAC(ip, p.MAC, s.DelSet.Flags&(1<<2) != 0, p.Time)
+		}
+		return m.KDelElem(ip, ip2, proto, port, p.Time)
+	}
+	// list_set_kadd / list_set_kdel: the first member that takes the
+	// element ends the walk.
 	if s.addBound != nil {
-		if ip, ip2, proto, port, ok := setElem(p, s.AddSet.Dim, s.AddSet.Flags, s.addBound); ok {
-			s.addBound.KAddElem(ip, ip2, proto, port, uint64(len(p.B)), p.Time, s.Timeout, s.Timeout != 0xFFFFFFFF, s.Flags&IPSetFlagExist != 0)
+		if s.addBound.Type == ipset.TypeListSet {
+			s.addBound.EachMember(p.Time, add)
+		} else {
+			add(s.addBound)
 		}
 	}
 	if s.delBound != nil {
-		if ip, ip2, proto, port, ok := setElem(p, s.DelSet.Dim, s.DelSet.Flags, s.delBound); ok {
-			s.delBound.KDelElem(ip, ip2, proto, port, p.Time)
+		if s.delBound.Type == ipset.TypeListSet {
+			s.delBound.EachMember(p.Time, del)
+		} else {
+			del(s.delBound)
 		}
 	}
 	return VerdictContinue
