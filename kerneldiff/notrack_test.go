@@ -83,7 +83,7 @@ func TestKernelNotrack(t *testing.T) {
 	same := Compare(t, sc.Name, k, n)
 	var nb bytes.Buffer
 	n.CT.WriteList(&nb, n.End)
-	kl, nl := ftpListing(kList), ftpListing(nb.String())
+	kl, nl := ctListing(kList), ctListing(nb.String())
 	if strings.Join(kl, "\n") != strings.Join(nl, "\n") {
 		same = false
 		t.Errorf("conntrack -L differs (timeouts blanked)\nkernel:\n%s\nnfgo:\n%s", strings.Join(kl, "\n"), strings.Join(nl, "\n"))

@@ -90,7 +90,7 @@ func TestKernelReplayTool(t *testing.T) {
 		t.Errorf("counters differ\nkernel:\n%s\nnfgo replay:\n%s", k.Save, got)
 	}
 	ct, _ := os.ReadFile(ctFile)
-	if kl, nl := ftpListing(kList), ftpListing(string(ct)); strings.Join(kl, "\n") != strings.Join(nl, "\n") {
+	if kl, nl := ctListing(kList), ctListing(string(ct)); strings.Join(kl, "\n") != strings.Join(nl, "\n") {
 		same = false
 		t.Errorf("conntrack -L differs (timeouts blanked)\nkernel:\n%s\nnfgo replay:\n%s", strings.Join(kl, "\n"), strings.Join(nl, "\n"))
 	}

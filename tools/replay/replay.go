@@ -23,13 +23,11 @@ import (
 	"time"
 
 	"github.com/nfgo/nfgo/capture"
-	"github.com/nfgo/nfgo/host"
-	"github.com/nfgo/nfgo/internal/setlink"
+	"github.com/nfgo/nfgo/internal/offline"
 	"github.com/nfgo/nfgo/logpipe"
 	"github.com/nfgo/nfgo/netfilter"
 	rp "github.com/nfgo/nfgo/replay"
 	"github.com/nfgo/nfgo/rules"
-	"github.com/nfgo/nfgo/store"
 	"github.com/nfgo/nfgo/xt"
 )
 
@@ -191,11 +189,11 @@ func Main(args []string, env *Env) int {
 		fmt.Fprintf(env.Stderr, "nfgo replay: %v\nTry `nfgo replay --help' for more information.\n", err)
 		return 2
 	}
-	rs, err := loadRules(o, env)
+	rs, err := offline.LoadRules(o.rulesFile, o.ipsetsFile, env.StateDir, "nfgo replay")
 	if err != nil {
 		return fail(env, "%v", err)
 	}
-	h, err := loadHost(o)
+	h, err := offline.LoadHost(o.hostFile, o.routesFile, !o.noForward)
 	if err != nil {
 		return fail(env, "%v", err)
 	}
@@ -606,69 +604,6 @@ func (s *summary) print(w io.Writer, r *rp.Replayer, final *rules.Ruleset, cst *
 		}
 		fmt.Fprintf(w, "  %s\n", d.What)
 	}
-}
-
-func loadRules(o *options, env *Env) (*rules.Ruleset, error) {
-	dir := env.StateDir
-	if dir == "" {
-		dir = store.Dir()
-	}
-	setDir := dir
-	if o.ipsetsFile != "" {
-		data, err := os.ReadFile(o.ipsetsFile)
-		if err != nil {
-			return nil, err
-		}
-		tmp, err := os.MkdirTemp("", "nfgo-replay-sets")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(tmp)
-		if err := os.WriteFile(setlink.SetsFile(tmp), data, 0o600); err != nil {
-			return nil, err
-		}
-		setDir = tmp
-	}
-	xt.LookupSet = setlink.LookupFrom(setDir)
-	reg, err := setlink.Registry(setDir)
-	if err != nil {
-		return nil, fmt.Errorf("sets: %v", err)
-	}
-	xt.Sets = reg
-	if o.rulesFile == "" {
-		s, err := store.Open(dir)
-		if err != nil {
-			return nil, err
-		}
-		return s.Load(xt.FamilyIPv4)
-	}
-	f, err := os.Open(o.rulesFile)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	rs := rules.NewRuleset(xt.FamilyIPv4)
-	if _, err := rules.Restore(rs, f, rules.RestoreOptions{Counters: true, Prog: "nfgo replay"}, io.Discard); err != nil {
-		return nil, fmt.Errorf("%s: %v", o.rulesFile, err)
-	}
-	return rs, nil
-}
-
-func loadHost(o *options) (*host.Host, error) {
-	if o.hostFile == "" {
-		return nil, fmt.Errorf("--host FILE is needed: the host's interfaces, as \"ip -j addr show\" prints them")
-	}
-	addr, err := os.ReadFile(o.hostFile)
-	if err != nil {
-		return nil, err
-	}
-	var routes []byte
-	if o.routesFile != "" {
-		if routes, err = os.ReadFile(o.routesFile); err != nil {
-			return nil, err
-		}
-	}
-	return host.Load(addr, routes, !o.noForward)
 }
 
 // pcapOut writes packets as received to a pcap file (raw IPv4, the

@@ -18,12 +18,11 @@ import (
 
 	"github.com/nfgo/nfgo/conntrack"
 	"github.com/nfgo/nfgo/host"
-	"github.com/nfgo/nfgo/internal/setlink"
+	"github.com/nfgo/nfgo/internal/offline"
 	"github.com/nfgo/nfgo/logline"
 	"github.com/nfgo/nfgo/netfilter"
 	"github.com/nfgo/nfgo/packet"
 	"github.com/nfgo/nfgo/rules"
-	"github.com/nfgo/nfgo/store"
 	"github.com/nfgo/nfgo/xt"
 )
 
@@ -303,33 +302,7 @@ func ethHeader(dst, src net.HardwareAddr) []byte {
 }
 
 func loadRules(o *options, env *Env) (*rules.Ruleset, error) {
-	dir := env.StateDir
-	if dir == "" {
-		dir = store.Dir()
-	}
-	xt.LookupSet = setlink.LookupFrom(dir)
-	reg, err := setlink.Registry(dir)
-	if err != nil {
-		return nil, err
-	}
-	xt.Sets = reg
-	if o.rulesFile == "" {
-		s, err := store.Open(dir)
-		if err != nil {
-			return nil, err
-		}
-		return s.Load(xt.FamilyIPv4)
-	}
-	f, err := os.Open(o.rulesFile)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	rs := rules.NewRuleset(xt.FamilyIPv4)
-	if _, err := rules.Restore(rs, f, rules.RestoreOptions{Counters: true, Prog: "nfgo trace"}, io.Discard); err != nil {
-		return nil, fmt.Errorf("%s: %v", o.rulesFile, err)
-	}
-	return rs, nil
+	return offline.LoadRules(o.rulesFile, "", env.StateDir, "nfgo trace")
 }
 
 func loadHost(o *options) (*host.Host, error) {
