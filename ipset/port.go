@@ -1,8 +1,7 @@
 package ipset
 
 import (
-	"bufio"
-	"os"
+	"github.com/nfgo/nfgo/internal/etcdb"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,27 +46,9 @@ var (
 	servDB   []nameNum // /etc/services
 )
 
-func readDB(path string, fn func(fs []string)) {
-	f, err := os.Open(path)
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		l := sc.Text()
-		if i := strings.IndexByte(l, '#'); i >= 0 {
-			l = l[:i]
-		}
-		if fs := strings.Fields(l); len(fs) >= 2 {
-			fn(fs)
-		}
-	}
-}
-
 func loadDBs() {
 	protoPri = map[int]string{}
-	readDB("/etc/protocols", func(fs []string) {
+	etcdb.Each("/etc/protocols", func(fs []string) {
 		n, err := strconv.Atoi(fs[1])
 		if err != nil {
 			return
@@ -80,7 +61,7 @@ func loadDBs() {
 			protoDB = append(protoDB, nameNum{name: a, num: n})
 		}
 	})
-	readDB("/etc/services", func(fs []string) {
+	etcdb.Each("/etc/services", func(fs []string) {
 		pp := strings.SplitN(fs[1], "/", 2)
 		if len(pp) != 2 {
 			return

@@ -3,6 +3,7 @@ package xt
 import (
 	"bufio"
 	"context"
+	"github.com/nfgo/nfgo/internal/etcdb"
 	"net"
 	"os"
 	"strconv"
@@ -76,34 +77,20 @@ var (
 )
 
 func loadServices() {
-	f, err := os.Open("/etc/services")
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if i := strings.IndexByte(line, '#'); i >= 0 {
-			line = line[:i]
-		}
-		fs := strings.Fields(line)
-		if len(fs) < 2 {
-			continue
-		}
+	etcdb.Each("/etc/services", func(fs []string) {
 		pp := strings.SplitN(fs[1], "/", 2)
 		if len(pp) != 2 {
-			continue
+			return
 		}
 		p, err := strconv.ParseUint(pp[0], 10, 16)
 		if err != nil {
-			continue
+			return
 		}
 		servList = append(servList, servEntry{fs[0], uint16(p), pp[1]})
 		for _, alias := range fs[2:] {
 			servList = append(servList, servEntry{alias, uint16(p), pp[1]})
 		}
-	}
+	})
 }
 
 // ServiceToPort looks a service name up in /etc/services (getservbyname).
@@ -163,30 +150,16 @@ var (
 )
 
 func loadProtocols() {
-	f, err := os.Open("/etc/protocols")
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if i := strings.IndexByte(line, '#'); i >= 0 {
-			line = line[:i]
-		}
-		fs := strings.Fields(line)
-		if len(fs) < 2 {
-			continue
-		}
+	etcdb.Each("/etc/protocols", func(fs []string) {
 		n, err := strconv.ParseUint(fs[1], 10, 8)
 		if err != nil {
-			continue
+			return
 		}
 		protoList = append(protoList, protoEntry{fs[0], uint8(n)})
 		for _, a := range fs[2:] {
 			protoList = append(protoList, protoEntry{a, uint8(n)})
 		}
-	}
+	})
 }
 
 // ParseProtocol is xtables_parse_protocol (the name already lower-cased).

@@ -1,8 +1,7 @@
 package conntrack
 
 import (
-	"bufio"
-	"os"
+	"github.com/nfgo/nfgo/internal/etcdb"
 	"strings"
 	"sync"
 )
@@ -244,39 +243,19 @@ type protoName struct {
 }
 
 func loadProtocols() {
-	f, err := os.Open("/etc/protocols")
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if i := strings.IndexByte(line, '#'); i >= 0 {
-			line = line[:i]
-		}
-		fs := strings.Fields(line)
-		if len(fs) < 2 {
-			continue
-		}
+	etcdb.Each("/etc/protocols", func(fs []string) {
 		n := 0
-		ok := true
 		for _, ch := range fs[1] {
 			if ch < '0' || ch > '9' {
-				ok = false
-				break
+				return
 			}
 			n = n*10 + int(ch-'0')
 			if n > 1<<20 {
-				ok = false
-				break
+				return
 			}
 		}
-		if !ok {
-			continue
-		}
 		protoNames = append(protoNames, protoName{append([]string{fs[0]}, fs[2:]...), n})
-	}
+	})
 }
 
 func getprotobyname(s string) (int, bool) {
