@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"net"
@@ -233,13 +234,38 @@ func TestTcpdumpAny(t *testing.T) {
 	b.MustRun(t, "ip", "link", "set", "vb", "up")
 	f := filepath.Join(t.TempDir(), "any.pcap")
 	cmd := exec.Command("ip", "netns", "exec", a.Name, "tcpdump", "-i", "any", "-U", "-w", f, "icmp")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(800 * time.Millisecond)
+	// Send only once tcpdump says it listens (under load it starts late).
+	ready := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "listening on") {
+				ready <- true
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(10 * time.Second):
+		t.Fatal("tcpdump did not start")
+	}
+	time.Sleep(200 * time.Millisecond)
 	a.MustRun(t, "ping", "-c", "1", "-W", "2", "10.77.0.2")
 	a.MustRun(t, "ping", "-c", "1", "-W", "2", "127.0.0.1")
-	time.Sleep(500 * time.Millisecond)
+	// Until the file holds the four packets (or 5 s).
+	for i := 0; i < 50; i++ {
+		if fi, err := os.Stat(f); err == nil && fi.Size() >= 24+4*(16+20+84) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	cmd.Process.Signal(os.Interrupt)
 	cmd.Wait()
 	h, err := host.Load([]byte(a.MustRun(t, "ip", "-j", "addr", "show")), nil, true)
