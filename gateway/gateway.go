@@ -376,8 +376,12 @@ func (g *Gateway) handle(d *device, buf []byte, size int, ev *events, b *batch) 
 	if p.Proto == packet.ProtoTCP && p.TCPFlags&packet.TCPRst != 0 {
 		rst = append([]byte(nil), p.B...)
 	}
+	tcp := p.Proto == packet.ProtoTCP
 	o := g.Stack.Receive(p, d.cfg.Name, nil)
-	g.observe(d, p, rst, &o)
+	if tcp || len(o.Emitted) > 0 {
+		// Resets are TCP: other packets cost the tracker nothing.
+		g.observe(d, p, rst, &o, tcp)
+	}
 	g.emit(&o, b)
 	switch {
 	case o.Sent:
@@ -407,12 +411,14 @@ func (g *Gateway) handle(d *device, buf []byte, size int, ev *events, b *batch) 
 
 // observe tells the reset tracker about a received packet and the
 // replies the stack made for it.
-func (g *Gateway) observe(d *device, p *xt.Pkt, rst []byte, o *netfilter.Outcome) {
+func (g *Gateway) observe(d *device, p *xt.Pkt, rst []byte, o *netfilter.Outcome, tcp bool) {
 	ip := rst
 	if ip == nil {
 		ip = p.B
 	}
-	g.RST.Observe(&replay.Result{Kind: "received", Pkt: &capture.Packet{Time: p.Time, Iface: d.cfg.Name, IP: ip}, Conn: p.Conn, CtInfo: p.CtInfo})
+	if tcp {
+		g.RST.Observe(&replay.Result{Kind: "received", Pkt: &capture.Packet{Time: p.Time, Iface: d.cfg.Name, IP: ip}, Conn: p.Conn, CtInfo: p.CtInfo})
+	}
 	for _, e := range o.Emitted {
 		if !e.Outcome.Sent || len(e.Packet) < 20 || e.Packet[9] != packet.ProtoTCP {
 			continue
