@@ -1235,9 +1235,6 @@ func (r *Registry) exec(c *Command, out *strings.Builder, state bool) (changed b
 		if c.HasOut {
 			f.Mode = c.Output
 		}
-		if f.Mode == OutXML {
-			return false, kerr("nfgo: xml output is not supported")
-		}
 		var sets []*Set
 		if arg(0) != "" {
 			s := r.Get(arg(0))
@@ -1248,8 +1245,14 @@ func (r *Registry) exec(c *Command, out *strings.Builder, state bool) (changed b
 		} else {
 			sets = r.dumpOrder()
 		}
+		if f.Mode == OutXML {
+			out.WriteString("<ipsets>\n")
+		}
 		for i, s := range sets {
 			s.WriteList(out, f, i == 0)
+		}
+		if f.Mode == OutXML {
+			out.WriteString("</ipsets>\n")
 		}
 		return false, nil
 	}

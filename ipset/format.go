@@ -352,6 +352,10 @@ type ListFlags struct {
 // blank line).
 func (s *Set) WriteList(b *strings.Builder, f ListFlags, first bool) {
 	now := s.now()
+	if f.Mode == OutXML {
+		s.writeXML(b, f, now)
+		return
+	}
 	// ipset 7.17 ignores -n and -t in save mode.
 	if f.Name && f.Mode != OutSave {
 		b.WriteString(s.Name)
@@ -399,4 +403,70 @@ func (r *Registry) dumpOrder() []*Set {
 		}
 	}
 	return append(out, last...)
+}
+
+// writeXML is one set in "-output xml" (libipset's list_create and
+// list_adt in XML mode): the header's and each member's keywords become
+// elements, <kw>value</kw> or <kw/> for the flags; -t ends after the
+// header, -n prints the name alone. The caller wraps the sets in
+// <ipsets>.
+func (s *Set) writeXML(b *strings.Builder, f ListFlags, now int64) {
+	if f.Name {
+		b.WriteString("<ipset name=\"" + s.Name + "\"/>\n")
+		return
+	}
+	b.WriteString("<ipset name=\"" + s.Name + "\">\n<type>" + s.Type + "</type>\n<revision>" +
+		strconv.Itoa(s.Revision()) + "</revision>\n<header>")
+	xmlArgs(b, s.Header(), true)
+	b.WriteString("\n<memsize>" + strconv.Itoa(s.MemSize()) + "</memsize>\n<references>" + strconv.Itoa(s.Refs) +
+		"</references>\n<numentries>" + strconv.Itoa(s.Len()) + "</numentries>\n</header>\n")
+	if f.Terse {
+		b.WriteString("</ipset>\n")
+		return
+	}
+	b.WriteString("<members>\n")
+	var m strings.Builder
+	f.state = false
+	s.writeMembers(&m, f, "", now)
+	for _, l := range strings.Split(strings.TrimSuffix(m.String(), "\n"), "\n") {
+		if l == "" {
+			continue
+		}
+		elem, rest, _ := strings.Cut(l, " ")
+		b.WriteString("<member><elem>" + elem + "</elem>")
+		xmlArgs(b, rest, false)
+		b.WriteString("</member>\n")
+	}
+	b.WriteString("</members>\n</ipset>\n")
+}
+
+// xmlFlags are the keywords that take no value (in a header, and among a
+// member's extensions).
+var xmlFlags = map[bool]map[string]bool{
+	true:  {"counters": true, "comment": true, "skbinfo": true, "forceadd": true},
+	false: {"nomatch": true, "wildcard": true},
+}
+
+// xmlArgs turns "kw value kw2 ..." (a header's or a member's plain text;
+// a comment's value is quoted and may hold spaces) into XML elements.
+func xmlArgs(b *strings.Builder, text string, header bool) {
+	for text = strings.TrimLeft(text, " "); text != ""; text = strings.TrimLeft(text, " ") {
+		kw, rest, _ := strings.Cut(text, " ")
+		if xmlFlags[header][kw] {
+			b.WriteString("<" + kw + "/>")
+			text = rest
+			continue
+		}
+		var v string
+		if strings.HasPrefix(rest, "\"") {
+			end := strings.IndexByte(rest[1:], '"')
+			if end < 0 {
+				end = len(rest) - 2
+			}
+			v, text = rest[:end+2], rest[end+2:]
+		} else {
+			v, text, _ = strings.Cut(rest, " ")
+		}
+		b.WriteString("<" + kw + ">" + v + "</" + kw + ">")
+	}
 }

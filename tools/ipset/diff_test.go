@@ -447,6 +447,15 @@ var diffRecipes = []recipe{
 		rs("add m 192.168.1.5 packets 4\ntest m 192.168.1.5,00:00:00:00:00:05\n", "restore"), w("save m"),
 		rs("create l list:set\nadd l m\n", "restore"), w("save"),
 	}},
+	{"xml", [][]string{
+		w("create a hash:ip timeout 100 comment initval 0x3"), rs("add a 1.2.3.4 comment \"x y\"\n", "restore"),
+		w("add a 1.2.3.5 timeout 0"), w("create e bitmap:port range 1-100 counters"), w("add e 7 packets 2 bytes 3"),
+		w("create l list:set"), w("add l a"), w("create m bitmap:ip,mac range 10.0.0.0/30"),
+		w("add m 10.0.0.1,1:2:3:4:5:6"), w("add m 10.0.0.2"), w("create n hash:net initval 0x4 forceadd"),
+		w("add n 10.0.0.0/8 nomatch"), w("add n 10.1.0.0/16"), w("list -o xml"), w("list -o xml -t"),
+		w("list -n -o xml"), w("list nosuch -o xml"), w("save -o xml e"), w("list -o xml -s a"), w("-o xml list n"),
+		w("list -o xml -o plain n"), w("list -o json"),
+	}},
 	{"timeouts", [][]string{
 		w("create t hash:ip timeout 600 counters initval 0x5"), w("add t 1.1.1.1"), w("add t 1.1.1.2 timeout 0"),
 		w("add t 1.1.1.3 timeout 100"), w("add t 1.1.1.3 timeout 200 -exist"), w("list t"), w("save"),
@@ -460,6 +469,10 @@ func normalize(s string) string {
 	for _, l := range strings.SplitAfter(s, "\n") {
 		if strings.HasPrefix(l, "Header:") || strings.HasPrefix(l, "create ") {
 			l = regexp.MustCompile(`initval 0x[0-9a-f]+`).ReplaceAllString(l, "initval X")
+		} else if strings.HasPrefix(l, "<header>") {
+			l = regexp.MustCompile(`<initval>0x[0-9a-f]+`).ReplaceAllString(l, "<initval>X")
+		} else if strings.HasPrefix(l, "<member>") {
+			l = regexp.MustCompile(`<timeout>\d+</timeout>`).ReplaceAllString(l, "<timeout>T</timeout>")
 		} else {
 			l = timeoutRE.ReplaceAllString(l, "${1}${2} timeout T")
 		}
