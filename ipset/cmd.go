@@ -668,6 +668,14 @@ func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error)
 				return nil, syntaxf("Comment is longer than the maximum allowed %d characters", maxCommentSize)
 			}
 			e.x.Comment, e.x.HasComment = v, true
+		case (o == "skbmark" || o == "skbprio" || o == "skbqueue") && cmd == "add":
+			v, err := val()
+			if err != nil {
+				return nil, err
+			}
+			if err := parseSkb(&e.x, o, v); err != nil {
+				return nil, err
+			}
 		case (o == "before" || o == "after") && s.isList():
 			v, err := val()
 			if err != nil {
@@ -703,6 +711,8 @@ func (s *Set) checkExt(e *elemSpec) error {
 		return kerr("Packet/byte counters cannot be used: set was created without counter support")
 	case e.x.HasComment && !s.Opts.Comment:
 		return kerr("Comment cannot be used: set was created without comment support")
+	case e.x.HasSkb && !s.Opts.SkbInfo:
+		return kerr("Skbinfo mapping cannot be used: set was created without skbinfo support")
 	}
 	return nil
 }
@@ -1452,4 +1462,87 @@ func (r *Registry) restore(text string, exist bool, out *strings.Builder, state 
 		}
 	}
 	return changed, nil
+}
+
+// parseSkb parses the skbinfo arguments as libipset does: skbmark is
+// sscanf "0x%lx/0x%lx", else "0x%lx" with a full mask; skbprio is
+// "%x:%x" (MAJOR:MINOR); skbqueue a number 0-65535.
+func parseSkb(x *Elem, o, v string) error {
+	switch o {
+	case "skbmark":
+		mark, n, ok := scanHex(v, "0x")
+		if !ok {
+			return syntaxf("Invalid skbmark format, it should be:  MARK/MASK or MARK (see manpage)")
+		}
+		mask, _, ok := scanHex(v[n:], "/0x")
+		if !ok {
+			mask = 0xffffffff
+		}
+		x.Skb.Mark, x.Skb.Mask = uint32(mark), uint32(mask)
+	case "skbprio":
+		maj, n, ok := scanHex(v, "")
+		var min uint64
+		if ok {
+			min, _, ok = scanHex(v[n:], ":")
+		}
+		if !ok {
+			return syntaxf("Invalid skbprio format, it should be:MAJOR:MINOR (see manpage)")
+		}
+		// %x converts as strtoul and stores an unsigned int: truncated.
+		x.Skb.Prio = uint32(maj)<<16 | uint32(min&0xffff)
+	case "skbqueue":
+		n, err := parseUint(v, 65535)
+		if err != nil {
+			return err
+		}
+		x.Skb.Queue = uint16(n)
+	}
+	x.HasSkb = true
+	return nil
+}
+
+// scanHex is sscanf's literal lit followed by %lx: the literal, white
+// space, an optional sign and "0x", then hex digits (strtoul: an
+// overflow gives ULONG_MAX, a minus sign negates). It returns the value
+// and the bytes consumed.
+func scanHex(s, lit string) (uint64, int, bool) {
+	if !strings.HasPrefix(s, lit) {
+		return 0, 0, false
+	}
+	i := len(lit)
+	for i < len(s) && (s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r')) {
+		i++
+	}
+	neg := false
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		neg = s[i] == '-'
+		i++
+	}
+	if i+1 < len(s) && s[i] == '0' && (s[i+1] == 'x' || s[i+1] == 'X') && i+2 < len(s) && isHex(s[i+2]) {
+		i += 2
+	}
+	start := i
+	var v uint64
+	over := false
+	for i < len(s) && isHex(s[i]) {
+		d := uint64(strings.IndexByte("0123456789abcdef", s[i]|0x20))
+		if v > (1<<64-1-d)/16 {
+			over = true
+		}
+		v = v*16 + d
+		i++
+	}
+	if i == start {
+		return 0, 0, false
+	}
+	if over {
+		v = 1<<64 - 1
+	} else if neg {
+		v = -v
+	}
+	return v, i, true
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || (c|0x20) >= 'a' && (c|0x20) <= 'f'
 }

@@ -277,11 +277,11 @@ func (s *Set) elemText(b *strings.Builder, i int32, now int64, state bool) {
 			}
 		}
 	}
-	s.extText(b, e.expires, e.nomatch, e.packets, e.bytes, e.comment, now, state)
+	s.extText(b, e.expires, e.nomatch, e.packets, e.bytes, e.comment, e.skb, now, state)
 }
 
 // extText prints an element's extensions as list and save do.
-func (s *Set) extText(b *strings.Builder, expires int64, nomatch bool, packets, bytes uint64, comment string, now int64, state bool) {
+func (s *Set) extText(b *strings.Builder, expires int64, nomatch bool, packets, bytes uint64, comment string, skb SkbInfo, now int64, state bool) {
 	if s.Opts.HasTimeout {
 		if state {
 			b.WriteString(" nfgo-expires ")
@@ -291,11 +291,11 @@ func (s *Set) extText(b *strings.Builder, expires int64, nomatch bool, packets, 
 			b.WriteString(strconv.FormatUint(remaining(expires, now), 10))
 		}
 	}
-	s.extRest(b, nomatch, packets, bytes, comment)
+	s.extRest(b, nomatch, packets, bytes, comment, skb)
 }
 
 // extRest is extText after the timeout.
-func (s *Set) extRest(b *strings.Builder, nomatch bool, packets, bytes uint64, comment string) {
+func (s *Set) extRest(b *strings.Builder, nomatch bool, packets, bytes uint64, comment string, skb SkbInfo) {
 	if nomatch {
 		b.WriteString(" nomatch")
 	}
@@ -309,6 +309,32 @@ func (s *Set) extRest(b *strings.Builder, nomatch bool, packets, bytes uint64, c
 		b.WriteString(" comment \"")
 		b.WriteString(comment)
 		b.WriteByte('"')
+	}
+	if s.Opts.SkbInfo {
+		skbText(b, skb)
+	}
+}
+
+// skbText prints the nonzero skbinfo parts (ip_set_put_skbinfo sends
+// only those; libipset prints a full mask as the mark alone).
+func skbText(b *strings.Builder, x SkbInfo) {
+	if x.Mark != 0 || x.Mask != 0 {
+		b.WriteString(" skbmark 0x")
+		b.WriteString(strconv.FormatUint(uint64(x.Mark), 16))
+		if x.Mask != 0xffffffff {
+			b.WriteString("/0x")
+			b.WriteString(strconv.FormatUint(uint64(x.Mask), 16))
+		}
+	}
+	if x.Prio != 0 {
+		b.WriteString(" skbprio ")
+		b.WriteString(strconv.FormatUint(uint64(x.Prio>>16), 16))
+		b.WriteByte(':')
+		b.WriteString(strconv.FormatUint(uint64(x.Prio&0xffff), 16))
+	}
+	if x.Queue != 0 {
+		b.WriteString(" skbqueue ")
+		b.WriteString(strconv.Itoa(int(x.Queue)))
 	}
 }
 

@@ -38,6 +38,7 @@ type listElem struct {
 	packets uint64
 	bytes   uint64
 	comment string
+	skb     SkbInfo
 }
 
 // pendingMember is a member named by a state file, resolved once every
@@ -57,6 +58,9 @@ func (s *Set) listExpired(e *listElem, now int64) bool {
 
 // listInit is list_set_init_extensions.
 func (s *Set) listInit(e *listElem, x *Elem, now int64) {
+	if s.Opts.SkbInfo {
+		e.skb = x.Skb
+	}
 	if s.Opts.Counters {
 		if x.HasPackets {
 			e.packets = x.Packets
@@ -318,7 +322,7 @@ func parseListElem(e *elemSpec, a string) error {
 // listText is a member as list and save print it.
 func (s *Set) listText(b *strings.Builder, e *listElem, now int64, state bool) {
 	b.WriteString(e.set.Name)
-	s.extText(b, e.expires, false, e.packets, e.bytes, e.comment, now, state)
+	s.extText(b, e.expires, false, e.packets, e.bytes, e.comment, e.skb, now, state)
 }
 
 // listSpecText is the element as the test messages print it

@@ -93,6 +93,16 @@ type Elem struct {
 	Comment    string
 	HasComment bool
 	NoMatch    bool
+	Skb        SkbInfo // the parts given; the others are zero
+	HasSkb     bool
+}
+
+// SkbInfo is the skbinfo extension (struct ip_set_skbinfo): the mark
+// (with its mask), priority and queue the SET target's --map-set gives a
+// packet.
+type SkbInfo struct {
+	Mark, Mask, Prio uint32
+	Queue            uint16
 }
 
 // entry is a stored element.
@@ -108,6 +118,7 @@ type entry struct {
 	packets uint64
 	bytes   uint64
 	comment string
+	skb     SkbInfo
 }
 
 // hbucket emulates the kernel's struct hbucket: size slots, pos the first
@@ -393,6 +404,9 @@ func (s *Set) setExt(e *entry, x *Elem, now int64) {
 			e.comment = c
 			s.commentB += commentCost(c)
 		}
+	}
+	if s.Opts.SkbInfo {
+		e.skb = x.Skb // ip_set_init_skbinfo: the parts not given are zero
 	}
 	if s.Opts.HasTimeout {
 		t := s.Opts.Timeout

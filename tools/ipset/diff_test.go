@@ -456,6 +456,24 @@ var diffRecipes = []recipe{
 		w("list -n -o xml"), w("list nosuch -o xml"), w("save -o xml e"), w("list -o xml -s a"), w("-o xml list n"),
 		w("list -o xml -o plain n"), w("list -o json"),
 	}},
+	{"skbinfo", func() [][]string {
+		c := [][]string{w("create a hash:ip skbinfo initval 0x9"), w("create b hash:ip")}
+		for i, v := range []string{"skbmark 5", "skbmark 0x10/0xff", "skbmark 0xffffffff/0xffffffff", "skbmark 0/0",
+			"skbmark 0x0/0x0", "skbmark 0x100000000", "skbmark 0x1/", "skbmark 0x1/0x", "skbmark 0x5zz", "skbmark 0X5",
+			"skbmark 0x-1", "skbmark 0x 7", "skbprio 1:2", "skbprio 10:ff", "skbprio 0x10:1", "skbprio 5", "skbprio 1:ffff",
+			"skbprio 1:10000", "skbprio 123456789:1", "skbprio :1", "skbprio 1:", "skbqueue 3", "skbqueue 65535",
+			"skbqueue 65536", "skbqueue -1", "skbqueue foo", "skbqueue 0x10", "skbmark 0x3 skbprio 2:3 skbqueue 4",
+			"skbmark 0x0 skbprio 0:0 skbqueue 0", "skbmark"} {
+			c = append(c, w(fmt.Sprintf("add a 1.1.1.%d %s", i+1, v)))
+		}
+		return append(c, w("list a"), w("save a"), w("add a 1.1.1.28 skbprio 1:1 -exist"), w("add b 1.2.3.4 skbmark 0x1"),
+			w("add b 1.2.3.4 comment x skbmark 0x1"), w("test a 1.1.1.2 skbmark 0x5"), w("del a 1.1.1.2 skbqueue 1"),
+			w("create c bitmap:port range 1-10 skbinfo"), w("add c 5 skbmark 0x7 skbqueue 9"),
+			w("create d list:set skbinfo"), w("add d a skbqueue 4"), w("add d c skbprio 1:0 timeout 3"),
+			w("create e hash:net skbinfo counters comment initval 0x2"), w("add e 10.0.0.0/8 skbmark 0x2 nomatch comment y packets 1"),
+			w("create f bitmap:ip,mac range 10.0.0.0/29 skbinfo"), w("add f 10.0.0.1,1:2:3:4:5:6 skbmark 0x9/0xf"),
+			w("add f 10.0.0.2 skbprio 1:1"), w("list"), w("list -o xml"), w("save"))
+	}()},
 	{"timeouts", [][]string{
 		w("create t hash:ip timeout 600 counters initval 0x5"), w("add t 1.1.1.1"), w("add t 1.1.1.2 timeout 0"),
 		w("add t 1.1.1.3 timeout 100"), w("add t 1.1.1.3 timeout 200 -exist"), w("list t"), w("save"),
