@@ -218,13 +218,18 @@ func (s *Set) MatchIPMAC(ip uint32, hdr []byte, srcMAC bool, pktLen uint64, now 
 		return false
 	}
 	if !s.Opts.Counters {
+		s.copySkb(&e.skb, cm.Skb)
 		return true
 	}
 	packets, bytes := atomic.LoadUint64(&e.packets), atomic.LoadUint64(&e.bytes)
 	if update {
 		packets, bytes = atomic.AddUint64(&e.packets, 1), atomic.AddUint64(&e.bytes, pktLen)
 	}
-	return counterOK(cm.PacketsOp, packets, cm.Packets) && counterOK(cm.BytesOp, bytes, cm.Bytes)
+	if !counterOK(cm.PacketsOp, packets, cm.Packets) || !counterOK(cm.BytesOp, bytes, cm.Bytes) {
+		return false
+	}
+	s.copySkb(&e.skb, cm.Skb)
+	return true
 }
 
 // KAddIPMAC is the SET target's add to a bitmap:ip,mac set (the

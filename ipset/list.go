@@ -393,6 +393,7 @@ func (s *Set) MatchList(pktLen uint64, now int64, update bool, cm CounterMatch, 
 			continue
 		}
 		if !s.Opts.Counters {
+			s.copySkb(&e.skb, cm.Skb)
 			return true
 		}
 		packets, bytes := atomic.LoadUint64(&e.packets), atomic.LoadUint64(&e.bytes)
@@ -400,6 +401,7 @@ func (s *Set) MatchList(pktLen uint64, now int64, update bool, cm CounterMatch, 
 			packets, bytes = atomic.AddUint64(&e.packets, 1), atomic.AddUint64(&e.bytes, pktLen)
 		}
 		if counterOK(cm.PacketsOp, packets, cm.Packets) && counterOK(cm.BytesOp, bytes, cm.Bytes) {
+			s.copySkb(&e.skb, cm.Skb)
 			return true
 		}
 	}

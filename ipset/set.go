@@ -976,6 +976,10 @@ func (s *Set) MatchPortAt(ip uint32, proto uint8, port uint16, pktLen uint64, no
 type CounterMatch struct {
 	PacketsOp, BytesOp uint8
 	Packets, Bytes     uint64
+	// Skb, when set, receives the matching element's skbinfo
+	// (ip_set_get_skbinfo, for the SET target's --map-set) in sets that
+	// have the extension.
+	Skb *SkbInfo
 }
 
 func counterOK(op uint8, v, want uint64) bool {
@@ -1055,6 +1059,7 @@ func (s *Set) MatchElemFlags(ip, ip2 uint32, proto uint8, port uint16, pktLen ui
 		return false
 	}
 	if !s.Opts.Counters {
+		s.copySkb(&s.entries[i].skb, cm.Skb)
 		return true
 	}
 	e := &s.entries[i]
@@ -1063,7 +1068,19 @@ func (s *Set) MatchElemFlags(ip, ip2 uint32, proto uint8, port uint16, pktLen ui
 		packets = atomic.AddUint64(&e.packets, 1)
 		bytes = atomic.AddUint64(&e.bytes, pktLen)
 	}
-	return counterOK(cm.PacketsOp, packets, cm.Packets) && counterOK(cm.BytesOp, bytes, cm.Bytes)
+	if !counterOK(cm.PacketsOp, packets, cm.Packets) || !counterOK(cm.BytesOp, bytes, cm.Bytes) {
+		return false
+	}
+	s.copySkb(&e.skb, cm.Skb)
+	return true
+}
+
+// copySkb is ip_set_match_extensions' last step: a set with the skbinfo
+// extension hands the matching element's to the caller.
+func (s *Set) copySkb(from, to *SkbInfo) {
+	if to != nil && s.Opts.SkbInfo {
+		*to = *from
+	}
 }
 
 // Dimension is the number of parts of the type's elements (the kernel's

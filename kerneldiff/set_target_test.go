@@ -133,3 +133,91 @@ func TestKernelSetTarget(t *testing.T) {
 		t.Logf("set target: identical: %d LOG lines, counters, set members:\n%s\n%s", len(k.Log), strings.Join(k.Log, "\n"), strings.Join(km, "\n"))
 	}
 }
+
+// SET --map-set: the matching element's skbinfo sets the packet's mark
+// (masked) and priority; a list:set with skbinfo hands on its own
+// element's skbinfo, which overrides its member's (ip_set_match_extensions
+// runs on the member, then on the list). The marks are seen in the LOG
+// lines' MARK= field and by the mark match's counters; the sets'
+// counters are compared too (a map lookup counts like a match).
+var setMapScenario = &Scenario{
+	Name: "set-map",
+	Sets: []string{
+		"create marks hash:ip skbinfo counters",
+		"add marks 10.NET.1.2 skbmark 0x10/0xff skbprio 1:2",
+		"add marks 10.NET.1.3 skbmark 0x7",
+		"create inner hash:net skbinfo",
+		"add inner 10.NET.1.4/30 skbmark 0x20",
+		"create lm list:set skbinfo counters",
+		"add lm inner skbmark 0x300/0xf00",
+	},
+	Rules: `*mangle
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -s 10.NET.1.3/32 -j MARK --set-xmark 0xf0f0/0xffffffff
+-A PREROUTING -p tcp -j SET --map-set marks src --map-mark
+-A PREROUTING -p udp -j SET --map-set lm src --map-mark
+-A PREROUTING -p udp -j SET --map-set marks src --map-mark
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -m mark --mark 0x10 -j LOG --log-prefix "mark10: "
+-A INPUT -m mark --mark 0x7 -j LOG --log-prefix "mark7: "
+-A INPUT -m mark --mark 0x300 -j LOG --log-prefix "mark300: "
+-A INPUT -j LOG --log-prefix "in: "
+COMMIT
+`,
+}
+
+func TestKernelSetMap(t *testing.T) {
+	if _, err := exec.LookPath("ipset"); err != nil {
+		t.Skip("ipset not found")
+	}
+	tp := NewTopo(t)
+	var kList string
+	sc := *setMapScenario
+	sc.Traffic = func(t *testing.T, tp *Topo) {
+		r := tp.RouterIn
+		ip := func(last byte) []byte { return ip4(10, tp.N, 1, int(last)) }
+		for _, a := range []byte{2, 3, 4, 5, 9} {
+			tp.R.MustRun(t, "ip", "neigh", "replace", ip4(10, tp.N, 1, int(a)).String(), "lladdr", tp.MACc0, "dev", "r0")
+		}
+		Send(t, tp.C,
+			syn(tp, ip(2), r, 40000, 22),  // mark 0x10 (mask 0xff)
+			syn(tp, ip(3), r, 40001, 22),  // 0xf0f0 &^ 0xffffffff ^ 0x7
+			syn(tp, ip(9), r, 40002, 22),  // in no set: no mark
+			udp(ip(4), r, 40004, 53, 8),   // via the list: 0x300 wins over inner's 0x20
+			udp(ip(5), r, 40005, 9999, 8), // the same
+			udp(ip(2), r, 40006, 53, 8),   // not in lm; marks gives 0x10
+		)
+		var e string
+		var code int
+		kList, e, code = tp.R.Run("ipset", "list", "-s")
+		if code != 0 {
+			t.Fatalf("ipset list: %s", e)
+		}
+	}
+	k, frames := RunKernel(t, tp, &sc)
+	n := RunNfgo(t, tp, &sc, frames)
+	same := Compare(t, sc.Name, k, n)
+	var nb strings.Builder
+	for i, s := range xt.Sets.Sets() {
+		s.WriteList(&nb, ipset.ListFlags{Sorted: true}, i == 0)
+	}
+	km, nm := setMembers(kList), setMembers(nb.String())
+	if strings.Join(km, "\n") != strings.Join(nm, "\n") {
+		same = false
+		t.Errorf("set members differ\nkernel:\n%s\nnfgo:\n%s", strings.Join(km, "\n"), strings.Join(nm, "\n"))
+	}
+	if len(k.Log) < 11 {
+		t.Errorf("kernel gave %d LOG lines, want at least 11", len(k.Log))
+	}
+	if same {
+		t.Logf("set map: identical: %d LOG lines, counters, set members:\n%s\n%s", len(k.Log), strings.Join(k.Log, "\n"), strings.Join(km, "\n"))
+	}
+}

@@ -14,6 +14,9 @@ type Pkt struct {
 	InIface  string // "" where the hook has no input device
 	OutIface string // "" where the hook has no output device
 	Mark     uint32
+	// Priority is skb->priority (SET --map-prio); nothing in nfgo reads
+	// it yet, as no queueing discipline does.
+	Priority uint32
 	// HotDrop is set by a match that finds the packet malformed (the
 	// kernel's par->hotdrop): the packet is dropped at once.
 	HotDrop bool

@@ -76,7 +76,7 @@ type SetTarget struct {
 
 	opts uint32 // SET_TARGET_* seen
 
-	addBound, delBound *ipset.Set // once the ruleset is compiled (Bind)
+	addBound, delBound, mapBound *ipset.Set // once the ruleset is compiled (Bind)
 }
 
 // Bind resolves the target's sets by name, as set_target_v3_checkentry
@@ -99,19 +99,17 @@ func (s *SetTarget) Bind() error {
 	if s.addBound, err = get(&s.AddSet); err != nil {
 		return err
 	}
-	s.delBound, err = get(&s.DelSet)
+	if s.delBound, err = get(&s.DelSet); err != nil {
+		return err
+	}
+	s.mapBound, err = get(&s.MapSet)
 	return err
 }
 
 // PacketLogic: --add-set and --del-set with any dimension count the
 // kernel takes (directions beyond the set type's dimension ignored, fewer
-// adding and deleting nothing); --map-set is not modelled.
-func (s *SetTarget) PacketLogic() error {
-	if s.MapSet.Dim != 0 {
-		return OtherErrorf("target `SET' with --map-set has no packet logic in nfgo yet")
-	}
-	return nil
-}
+// adding and deleting nothing), and --map-set.
+func (s *SetTarget) PacketLogic() error { return nil }
 
 // Target is set_target_v3: the packet's element added to --add-set and
 // deleted from --del-set (errors ignored, as the kernel does); the
@@ -153,7 +151,38 @@ func (s *SetTarget) Target(p *Pkt) Verdict {
 			del(s.delBound)
 		}
 	}
+	if s.mapBound != nil {
+		s.mapSkb(p)
+	}
 	return VerdictContinue
+}
+
+// mapSkb is set_target_v3's --map-set: the packet tested against the set
+// (counters updated, as a match does); on a match the element's skbinfo
+// sets the mark (masked: mark = mark &^ mask ^ skbmark), the priority,
+// and the queue. nfgo's devices have one transmit queue, so the queue
+// mapping changes nothing (the kernel sets it only below
+// real_num_tx_queues).
+func (s *SetTarget) mapSkb(p *Pkt) {
+	var skb ipset.SkbInfo
+	cm := ipset.CounterMatch{Skb: &skb}
+	var hit bool
+	if s.mapBound.Type == ipset.TypeListSet {
+		hit = s.mapBound.MatchList(uint64(len(p.B)), p.Time, true, cm, func(m *ipset.Set) bool {
+			return setTest(p, s.MapSet.Dim, s.MapSet.Flags, m, true, ipset.CounterMatch{Skb: &skb}, false)
+		})
+	} else {
+		hit = setTest(p, s.MapSet.Dim, s.MapSet.Flags, s.mapBound, true, cm, false)
+	}
+	if hit == (s.MapSet.Flags&IPSetInvMatch != 0) {
+		return
+	}
+	if s.Flags&IPSetFlagMapSKBMark != 0 {
+		p.Mark = p.Mark&^skb.Mask ^ skb.Mark
+	}
+	if s.Flags&IPSetFlagMapSKBPrio != 0 {
+		p.Priority = skb.Prio
+	}
 }
 
 // parseTarget is libxt_SET's parse_target: the set name, then the next
