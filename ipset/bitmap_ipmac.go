@@ -312,8 +312,8 @@ func (s *Set) ipmacText(b *strings.Builder, e *entry, now int64, state bool) {
 		} else {
 			b.WriteString(" timeout " + strconv.FormatUint(uint64(m.plain), 10))
 		}
-		s.extRest(b, false, e.packets, e.bytes, e.comment, e.skb)
+		s.extRest(b, false, false, e.packets, e.bytes, e.comment, e.skb)
 		return
 	}
-	s.extText(b, e.expires, false, e.packets, e.bytes, e.comment, e.skb, now, state)
+	s.extText(b, e.expires, false, false, e.packets, e.bytes, e.comment, e.skb, now, state)
 }

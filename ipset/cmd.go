@@ -124,14 +124,14 @@ var typeAliases = map[string]string{
 	"iphash": TypeHashIP, "nethash": TypeHashNet, "ipporthash": TypeHashIPPort,
 	"portmap": TypeBitmapPort, "ipmap": TypeBitmapIP,
 	"ipportiphash": TypeHashIPPortIP, "ipportnethash": TypeHashIPPortNet,
-	"setlist": TypeListSet, "macipmap": TypeBitmapIPMAC,
+	"setlist": TypeListSet, "macipmap": TypeBitmapIPMAC, "netifacehash": TypeHashNetIface,
 }
 
 // unsupportedTypes are the kernel's other set types, which nfgo does not
 // implement.
 var unsupportedTypes = map[string]bool{
 	"hash:mac": true, "machash": true, "hash:ip,mac": true,
-	"hash:net,net": true, "hash:net,iface": true,
+	"hash:net,net": true,
 	"hash:ip,mark": true, "hash:net,port,net": true,
 }
 
@@ -148,6 +148,7 @@ var createArgs = map[string]string{
 	TypeBitmapIP:      " range netmask timeout counters comment skbinfo from to network ",
 	TypeListSet:       " size timeout counters comment skbinfo ",
 	TypeBitmapIPMAC:   " range timeout counters comment skbinfo from to network ",
+	TypeHashNetIface:  " family hashsize maxelem timeout counters comment forceadd skbinfo bucketsize initval ",
 }
 
 // createOpt is the libipset data option an argument sets: a second
@@ -452,6 +453,9 @@ type elemSpec struct {
 	name, ref         string
 	hasRef, refBefore bool
 	ether             []byte // bitmap:ip,mac: the MAC, nil if not given
+	// hash:net,iface: the interface, "physdev:" given, "wildcard" given
+	iface             string
+	physdev, wildcard bool
 	plain             uint32 // state files: an unfilled element's timeout
 }
 
@@ -572,6 +576,18 @@ func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error)
 				return nil, err
 			}
 		}
+	case s.Type == TypeHashNetIface:
+		// ipset_parse_ip4_net6, ipset_parse_iface
+		if err := parseIPPart(e, part1); err != nil {
+			return nil, err
+		}
+		e.iface = part2
+		if len(part2) >= len("physdev:") && part2[:len("physdev:")] == "physdev:" {
+			e.iface, e.physdev = part2[len("physdev:"):], true
+		}
+		if len(e.iface) > 15 {
+			return nil, syntaxf("interface name '%s' is longer than 15 characters", e.iface)
+		}
 	case s.Type == TypeBitmapPort:
 		// ipset_parse_tcp_udp_port
 		if e.proto, e.port, e.portTo, e.hasPortTo, err = parseProtoPort(a, cmd); err != nil {
@@ -688,6 +704,8 @@ func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error)
 				return nil, err
 			}
 			e.ref, e.hasRef, e.refBefore = v, true, o == "before"
+		case o == "wildcard" && s.Type == TypeHashNetIface && cmd == "add":
+			e.wildcard = true
 		case o == "nomatch" && s.isNet() && cmd != "del":
 			if cmd == "test" {
 				e.testNomatch = true
@@ -749,7 +767,7 @@ func (s *Set) specKey(e *elemSpec) elemKey {
 	if s.netOnIP() && e.hasCidr {
 		c = e.cidr
 	}
-	k := elemKey{ip: e.ip, cidr: c, proto: e.proto, port: e.port}
+	k := elemKey{ip: e.ip, cidr: c, proto: e.proto, port: e.port, iface: e.iface, physdev: e.physdev, wildcard: e.wildcard}
 	if s.hasIP2() {
 		k.ip2 = e.ip2
 		if s.Type == TypeHashIPPortNet && e.hasCidr2 {
@@ -782,6 +800,12 @@ func (s *Set) specText(e *elemSpec) string {
 	if e.hasCidr && e.cidr != 32 {
 		b.WriteString("/" + strconv.Itoa(int(e.cidr)))
 	}
+	if s.Type == TypeHashNetIface {
+		// the tool's message names the interface without "physdev:"
+		b.WriteByte(',')
+		b.WriteString(e.iface)
+		return b.String()
+	}
 	if !s.hasPort() {
 		return b.String()
 	}
@@ -813,11 +837,11 @@ func (s *Set) checkAllowed(cmd string, e *elemSpec) error {
 	if s.Type == TypeBitmapIPMAC && e.hasCidr {
 		return refuse("IP/CIDR range")
 	}
-	if cmd == "test" && (s.hasPort() || s.isBitmap()) {
+	if cmd == "test" && (s.hasPort() || s.isBitmap() || s.Type == TypeHashNetIface) {
 		if e.hasTo {
 			return refuse("FROM-TO IP range")
 		}
-		if e.hasCidr && s.Type != TypeHashNetPort {
+		if e.hasCidr && s.Type != TypeHashNetPort && s.Type != TypeHashNetIface {
 			return refuse("IP/CIDR range")
 		}
 		if e.hasPortTo {
@@ -908,6 +932,28 @@ func (s *Set) adt(cmd string, e *elemSpec, exist bool) error {
 		return s.bitmapIPAdt(e, one)
 	case TypeHashIPPortNet:
 		return s.ipportnetAdt(e, one)
+	case TypeHashNetIface:
+		// hash_netiface4_uadt: /0 is allowed; without a FROM-TO range the
+		// element is the one network, whatever its length.
+		k := elemKey{cidr: 32, iface: e.iface, physdev: e.physdev, wildcard: e.wildcard}
+		if e.hasCidr {
+			k.cidr = e.cidr
+		}
+		if !e.hasTo {
+			k.ip = e.ip & mask(k.cidr)
+			return one(k)
+		}
+		from, to := e.ip, e.to
+		if to < from {
+			from, to = to, from
+		}
+		if from == 0 && to == 0xffffffff {
+			return errHashRange
+		}
+		return rangeToCidrs(from, to, func(ip uint32, c uint8) error {
+			k.ip, k.cidr = ip, c
+			return one(k)
+		})
 	case TypeHashNet, TypeHashNetPort:
 		c := uint8(32)
 		if e.hasCidr {
@@ -1165,6 +1211,13 @@ func (r *Registry) exec(c *Command, out *strings.Builder, state bool) (changed b
 			case TypeBitmapPort, TypeBitmapIP:
 				k := elemKey{ip: e.ip, port: e.port}
 				hit = s.bmInRange(k) && s.lookupK(k.ip, 0, k.port, now) >= 0
+			case TypeHashNetIface:
+				k := elemKey{ip: e.ip, cidr: 32, iface: e.iface, physdev: e.physdev}
+				if e.hasCidr {
+					k.cidr = e.cidr
+				}
+				r := s.testIface(k, 0, now, false, CounterMatch{})
+				hit = (r > 0 && !e.testNomatch) || (r < 0 && e.testNomatch)
 			case TypeHashNet, TypeHashNetPort, TypeHashIPPortNet:
 				cidr := uint8(32)
 				k := elemKey{ip: e.ip, ip2: e.ip2, proto: e.proto, port: e.port}

@@ -268,6 +268,13 @@ func (s *Set) elemText(b *strings.Builder, i int32, now int64, state bool) {
 			b.WriteByte(',')
 			portText(b, e.proto, e.port)
 		}
+		if s.Type == TypeHashNetIface {
+			b.WriteByte(',')
+			if e.physdev {
+				b.WriteString("physdev:")
+			}
+			b.WriteString(e.iface)
+		}
 		if s.hasIP2() {
 			b.WriteByte(',')
 			b.WriteString(ipString(e.ip2))
@@ -277,11 +284,11 @@ func (s *Set) elemText(b *strings.Builder, i int32, now int64, state bool) {
 			}
 		}
 	}
-	s.extText(b, e.expires, e.nomatch, e.packets, e.bytes, e.comment, e.skb, now, state)
+	s.extText(b, e.expires, e.nomatch, e.wildcard, e.packets, e.bytes, e.comment, e.skb, now, state)
 }
 
 // extText prints an element's extensions as list and save do.
-func (s *Set) extText(b *strings.Builder, expires int64, nomatch bool, packets, bytes uint64, comment string, skb SkbInfo, now int64, state bool) {
+func (s *Set) extText(b *strings.Builder, expires int64, nomatch, wildcard bool, packets, bytes uint64, comment string, skb SkbInfo, now int64, state bool) {
 	if s.Opts.HasTimeout {
 		if state {
 			b.WriteString(" nfgo-expires ")
@@ -291,13 +298,16 @@ func (s *Set) extText(b *strings.Builder, expires int64, nomatch bool, packets, 
 			b.WriteString(strconv.FormatUint(remaining(expires, now), 10))
 		}
 	}
-	s.extRest(b, nomatch, packets, bytes, comment, skb)
+	s.extRest(b, nomatch, wildcard, packets, bytes, comment, skb)
 }
 
 // extRest is extText after the timeout.
-func (s *Set) extRest(b *strings.Builder, nomatch bool, packets, bytes uint64, comment string, skb SkbInfo) {
+func (s *Set) extRest(b *strings.Builder, nomatch, wildcard bool, packets, bytes uint64, comment string, skb SkbInfo) {
 	if nomatch {
 		b.WriteString(" nomatch")
+	}
+	if wildcard {
+		b.WriteString(" wildcard")
 	}
 	if s.Opts.Counters {
 		b.WriteString(" packets ")

@@ -322,7 +322,7 @@ func parseListElem(e *elemSpec, a string) error {
 // listText is a member as list and save print it.
 func (s *Set) listText(b *strings.Builder, e *listElem, now int64, state bool) {
 	b.WriteString(e.set.Name)
-	s.extText(b, e.expires, false, e.packets, e.bytes, e.comment, e.skb, now, state)
+	s.extText(b, e.expires, false, false, e.packets, e.bytes, e.comment, e.skb, now, state)
 }
 
 // listSpecText is the element as the test messages print it

@@ -105,6 +105,7 @@ const (
 	featMAC     = 1 << 2
 	featIP2     = 1 << 3
 	featName    = 1 << 4
+	featIface   = 1 << 5
 	featNomatch = 1 << 7
 )
 
@@ -128,6 +129,8 @@ func (s *Set) features() int {
 		return featName
 	case TypeBitmapIPMAC:
 		return featIP | featMAC
+	case TypeHashNetIface:
+		return featIP | featIface | featNomatch
 	}
 	return 0
 }
@@ -154,7 +157,8 @@ func (r *Registry) Create(name, typ string, o Options, exist bool) (*Set, error)
 	}
 	if o.BucketSize < ahashInitSize {
 		o.BucketSize = ahashInitSize
-	} else if o.BucketSize > ahashMaxSize {
+	} else if o.BucketSize > ahashMaxSize && !r.loading {
+		// a state file keeps the width hash:net,iface grew to
 		o.BucketSize = ahashMaxSize
 	} else if o.BucketSize%2 != 0 {
 		o.BucketSize++

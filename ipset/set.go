@@ -1,9 +1,9 @@
 // Package ipset implements IP sets as the kernel's net/netfilter/ipset
 // keeps them, with the ipset 7.17 userspace's syntax, output and messages:
 // the hash:ip, hash:net, hash:ip,port, hash:net,port, hash:ip,port,ip and
-// hash:ip,port,net types (IPv4), bitmap:port, bitmap:ip (with its
-// netmask), bitmap:ip,mac and list:set, with the timeout, counters,
-// comment, nomatch and forceadd extensions. The bitmap types keep their
+// hash:ip,port,net and hash:net,iface types (IPv4), bitmap:port,
+// bitmap:ip (with its netmask), bitmap:ip,mac and list:set, with the
+// timeout, counters, comment, skbinfo, nomatch and forceadd extensions. The bitmap types keep their
 // elements in the same entry store (keyed by port, or by address masked by
 // the netmask), listed in key order, with the kernel's memory accounting;
 // bitmap:ip,mac keeps each element's MAC beside it (an element added
@@ -11,8 +11,8 @@
 // the kernel's -EAGAIN does). A list:set is an ordered list of other sets,
 // each member holding a reference on its set (list.go); "ipset list" and
 // "save" print the list:set sets after the others (IPSET_DUMP_LAST).
-// The kernel's other types (hash:mac, hash:net,iface, hash:ip,mac, ...)
-// are refused by name.
+// The kernel's other types (hash:ip,mac, hash:net,net, ...) are refused
+// by name.
 //
 // Lookups use Go maps (hash:ip: one map; hash:net: one map per prefix
 // length present, tried longest prefix first as the kernel does; for
@@ -25,6 +25,7 @@ package ipset
 import (
 	"math/bits"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -41,12 +42,14 @@ const (
 	TypeHashIPPortIP  = "hash:ip,port,ip"
 	TypeHashIPPortNet = "hash:ip,port,net"
 	TypeBitmapIPMAC   = "bitmap:ip,mac"
+	TypeHashNetIface  = "hash:net,iface"
 )
 
 // Kernel constants (ip_set_hash_gen.h, ip_set.h).
 const (
 	ahashInitSize    = 2
 	ahashMaxSize     = 12
+	ahashMaxTuned    = 64
 	regionBits       = 10
 	defaultHashsize  = 1024
 	minimalHashsize  = 64
@@ -119,6 +122,11 @@ type entry struct {
 	bytes   uint64
 	comment string
 	skb     SkbInfo
+	// hash:net,iface: the interface name, whether it names a bridge
+	// port (physdev:) and whether it is a prefix (wildcard).
+	iface    string
+	physdev  bool
+	wildcard bool
 }
 
 // hbucket emulates the kernel's struct hbucket: size slots, pos the first
@@ -184,7 +192,7 @@ func (s *Set) Revision() int {
 	switch s.Type {
 	case TypeHashNet, TypeHashIPPort:
 		return 7
-	case TypeHashNetPort, TypeHashIPPortNet:
+	case TypeHashNetPort, TypeHashIPPortNet, TypeHashNetIface:
 		return 8
 	case TypeBitmapPort, TypeBitmapIP, TypeListSet, TypeBitmapIPMAC:
 		return 3
@@ -206,9 +214,30 @@ type elemKey struct {
 	cidr  uint8
 	proto uint8
 	port  uint16
+	// hash:net,iface
+	iface            string
+	physdev, wildcard bool
 }
 
-func (e *entry) key() elemKey { return elemKey{e.ip, e.ip2, e.cidr, e.proto, e.port} }
+func (e *entry) key() elemKey {
+	return elemKey{e.ip, e.ip2, e.cidr, e.proto, e.port, e.iface, e.physdev, e.wildcard}
+}
+
+// same is mtype_data_equal of a stored entry and an element: the keys
+// agree; for hash:net,iface the wildcard flag is no part of the key but
+// a stored wildcard name matches every name it begins.
+func (s *Set) same(e *entry, k elemKey) bool {
+	if s.Type != TypeHashNetIface {
+		return e.key() == k
+	}
+	if e.ip != k.ip || e.cidr != k.cidr || e.physdev != k.physdev {
+		return false
+	}
+	if e.wildcard {
+		return strings.HasPrefix(k.iface, e.iface)
+	}
+	return e.iface == k.iface
+}
 
 // ikey is the index map key of an element within its prefix length.
 type ikey struct {
@@ -221,11 +250,13 @@ func (k elemKey) ikey() ikey { return ikey{k.ip, k.ip2, k.proto, k.port} }
 
 // isNet: the types with prefix lengths and the nomatch flag.
 func (s *Set) isNet() bool {
-	return s.Type == TypeHashNet || s.Type == TypeHashNetPort || s.Type == TypeHashIPPortNet
+	return s.Type == TypeHashNet || s.Type == TypeHashNetPort || s.Type == TypeHashIPPortNet || s.Type == TypeHashNetIface
 }
 
 // netOnIP: the prefix length is the first address's.
-func (s *Set) netOnIP() bool { return s.Type == TypeHashNet || s.Type == TypeHashNetPort }
+func (s *Set) netOnIP() bool {
+	return s.Type == TypeHashNet || s.Type == TypeHashNetPort || s.Type == TypeHashNetIface
+}
 
 func (s *Set) hasPort() bool {
 	return s.Type == TypeHashIPPort || s.Type == TypeHashNetPort || s.hasIP2()
@@ -244,6 +275,8 @@ func newSet(name, typ string, o Options, clock func() int64) *Set {
 		s.elemLen = 8
 	case TypeHashIPPortIP, TypeHashIPPortNet:
 		s.elemLen = 12
+	case TypeHashNetIface:
+		s.elemLen = 28 // struct hash_netiface4_elem: 25 bytes, aligned to 4
 	case TypeBitmapPort, TypeBitmapIP:
 		s.elemLen = 0
 	case TypeBitmapIPMAC:
@@ -311,6 +344,13 @@ func (s *Set) hkey(k elemKey, b uint8) uint32 {
 		w[1] = uint32(bits.ReverseBytes16(k.port)) | uint32(k.proto)<<16
 	case TypeHashNetPort:
 		w[1] = uint32(bits.ReverseBytes16(k.port)) | uint32(k.proto)<<16 | uint32(k.cidr-1)<<24
+	case TypeHashNetIface:
+		// hash_netiface4_elem_hashed {ip, physdev, cidr, nomatch, elem
+		// = 1}: the interface is not hashed (IP_SET_HASH_WITH_MULTI).
+		w[1] = uint32(k.cidr)<<8 | 1<<24
+		if k.physdev {
+			w[1] |= 1
+		}
 	}
 	return jhash2(w[:n], s.Opts.InitVal) & (1<<b - 1)
 }
@@ -325,6 +365,9 @@ func (s *Set) use32() bool {
 }
 
 func (s *Set) lookupExact(k elemKey) int32 {
+	if s.Type == TypeHashNetIface {
+		return s.bucketFind(k)
+	}
 	if s.use32() {
 		i, _ := s.idx32[k.cidr].get(k.ip)
 		return i
@@ -433,7 +476,10 @@ func (s *Set) newEntry(k elemKey) int32 {
 	}
 	e := &s.entries[i]
 	e.ip, e.ip2, e.cidr, e.proto, e.port, e.live = k.ip, k.ip2, k.cidr, k.proto, k.port, true
-	if s.use32() {
+	e.iface, e.physdev, e.wildcard = k.iface, k.physdev, k.wildcard
+	if s.Type == TypeHashNetIface {
+		// no index: lookups walk the kernel's buckets (netiface.go)
+	} else if s.use32() {
 		if s.idx32[k.cidr] == nil {
 			s.idx32[k.cidr] = &u32index{}
 		}
@@ -451,7 +497,8 @@ func (s *Set) newEntry(k elemKey) int32 {
 // dropEntry removes an entry from the index (its slot is handled by the caller).
 func (s *Set) dropEntry(i int32) {
 	e := &s.entries[i]
-	if s.use32() {
+	if s.Type == TypeHashNetIface {
+	} else if s.use32() {
 		s.idx32[e.cidr].del(e.ip)
 	} else {
 		delete(s.index[e.cidr], e.key().ikey())
@@ -526,6 +573,7 @@ func (s *Set) tryAdd(k elemKey, x *Elem, exist bool, now int64) (error, bool) {
 	}
 	j := -1
 	deleted, reuse := false, false
+	multi := 0 // entries of the same network (IP_SET_HASH_WITH_MULTI)
 	for i := 0; i < n.pos; i++ {
 		if n.slot[i] < 0 {
 			if j == -1 {
@@ -535,7 +583,10 @@ func (s *Set) tryAdd(k elemKey, x *Elem, exist bool, now int64) (error, bool) {
 			continue
 		}
 		e := &s.entries[n.slot[i]]
-		if e.key() == k {
+		if e.ip == k.ip && e.cidr == k.cidr {
+			multi++
+		}
+		if s.same(e, k) {
 			if exist || s.expired(e, now) {
 				s.setExt(e, x, now)
 				return nil, false
@@ -563,6 +614,14 @@ func (s *Set) tryAdd(k elemKey, x *Elem, exist bool, now int64) (error, bool) {
 		return errFull, false
 	}
 	if n.pos >= len(n.slot) {
+		if s.Type == TypeHashNetIface {
+			// many interfaces of one network widen the buckets
+			if s.Opts.BucketSize >= ahashMaxTuned {
+				return errFull, false
+			} else if int(s.Opts.BucketSize) <= multi {
+				s.Opts.BucketSize += ahashInitSize
+			}
+		}
 		if len(n.slot) >= int(s.Opts.BucketSize) {
 			return nil, true
 		}
@@ -727,7 +786,7 @@ func (s *Set) delAt(ek elemKey, now int64) error {
 			continue
 		}
 		e := &s.entries[si]
-		if e.key() != ek {
+		if !s.same(e, ek) {
 			continue
 		}
 		if s.expired(e, now) {
@@ -922,6 +981,8 @@ func (s *Set) MemSize() int {
 		base = 464
 	case TypeHashIPPortIP:
 		base = 208
+	case TypeHashNetIface:
+		base = 488
 	}
 	m := base + regionSize*(len(s.t.elems)-1) + s.commentB
 	for _, x := range s.t.ext {
@@ -1090,7 +1151,7 @@ func (s *Set) Dimension() int {
 	switch {
 	case s.hasIP2():
 		return 3
-	case s.Type == TypeHashIPPort || s.Type == TypeHashNetPort || s.Type == TypeBitmapIPMAC:
+	case s.Type == TypeHashIPPort || s.Type == TypeHashNetPort || s.Type == TypeBitmapIPMAC || s.Type == TypeHashNetIface:
 		return 2
 	}
 	return 1

@@ -3,6 +3,9 @@ package kerneldiff
 import (
 	"strings"
 	"testing"
+
+	"github.com/nfgo/nfgo/ipset"
+	"github.com/nfgo/nfgo/xt"
 )
 
 // Seed article 000's whitelist and blocklist on packets: a hash:net
@@ -90,5 +93,82 @@ func TestKernelSets(t *testing.T) {
 	n := RunNfgo(t, tp, setSeed, frames)
 	if Compare(t, setSeed.Name, k, n) {
 		t.Logf("sets: identical: %d LOG lines and counters:\n%s", len(k.Log), strings.Join(k.Log, "\n"))
+	}
+}
+
+// hash:net,iface on packets: networks paired with the input (src) or
+// output (dst) interface, a nomatch element, a wildcard name, a
+// physdev: element (never matched by the set match), --return-nomatch,
+// and the SET target adding the packet's network with its input device.
+var setNetIface = &Scenario{
+	Name: "set-net-iface",
+	Sets: []string{
+		"create ni hash:net,iface counters",
+		"add ni 10.NET.1.0/24,r0",
+		"add ni 10.NET.1.7,r0 nomatch",
+		"add ni 10.NET.2.0/24,r wildcard",
+		"add ni 10.NET.1.0/28,physdev:r0",
+		"create learned hash:net,iface",
+		"add learned 10.NET.9.0/30,x",
+	},
+	Rules: `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -m set --match-set ni src,src -j LOG --log-prefix "ni-src-in: "
+-A INPUT -m set --match-set ni src,dst -j LOG --log-prefix "ni-src-out: "
+-A INPUT -m set --match-set ni src,src --return-nomatch -j LOG --log-prefix "ni-nomatch: "
+-A INPUT -j SET --add-set learned src,src
+-A FORWARD -m set --match-set ni dst,dst -j LOG --log-prefix "ni-fwd-dst: "
+-A FORWARD -m set ! --match-set ni src,src -j LOG --log-prefix "ni-fwd-not-src: "
+COMMIT
+`,
+	Traffic: func(t *testing.T, tp *Topo) {
+		r, s := tp.RouterIn, tp.ServerIP
+		ip := func(last byte) []byte { return ip4(10, tp.N, 1, int(last)) }
+		for _, a := range []byte{2, 3, 7, 9} {
+			tp.R.MustRun(t, "ip", "neigh", "replace", ip4(10, tp.N, 1, int(a)).String(), "lladdr", tp.MACc0, "dev", "r0")
+		}
+		Send(t, tp.C,
+			udp(ip(2), r, 40000, 53, 8),   // 10.N.1.0/24 via r0
+			udp(ip(7), r, 40001, 53, 8),   // the nomatch element decides
+			ping(ip(3), s, 5, 1, 84),      // forwarded out of r1: the wildcard "r" matches
+			ping(ip(7), s, 5, 2, 84),      // forwarded, src nomatch
+			udp(ip(9), r, 40002, 9999, 8), // learned a second time
+		)
+	},
+}
+
+func TestKernelSetNetIface(t *testing.T) {
+	tp := NewTopo(t)
+	var kList string
+	sc := *setNetIface
+	traffic := sc.Traffic
+	sc.Traffic = func(t *testing.T, tp *Topo) {
+		traffic(t, tp)
+		var e string
+		var code int
+		kList, e, code = tp.R.Run("ipset", "list", "-s")
+		if code != 0 {
+			t.Fatalf("ipset list: %s", e)
+		}
+	}
+	k, frames := RunKernel(t, tp, &sc)
+	n := RunNfgo(t, tp, &sc, frames)
+	same := Compare(t, sc.Name, k, n)
+	var nb strings.Builder
+	for i, s := range xt.Sets.Sets() {
+		s.WriteList(&nb, ipset.ListFlags{Sorted: true}, i == 0)
+	}
+	km, nm := setMembers(kList), setMembers(nb.String())
+	if strings.Join(km, "\n") != strings.Join(nm, "\n") {
+		same = false
+		t.Errorf("set members differ\nkernel:\n%s\nnfgo:\n%s", strings.Join(km, "\n"), strings.Join(nm, "\n"))
+	}
+	if len(k.Log) < 5 {
+		t.Errorf("kernel gave %d LOG lines, want at least 5", len(k.Log))
+	}
+	if same {
+		t.Logf("hash:net,iface: identical: %d LOG lines, counters, set members:\n%s\n%s", len(k.Log), strings.Join(k.Log, "\n"), strings.Join(km, "\n"))
 	}
 }

@@ -313,7 +313,20 @@ func setTest(p *Pkt, dim, flags uint8, set *ipset.Set, update bool, cm ipset.Cou
 	if set.Type == ipset.TypeBitmapIPMAC {
 		return set.MatchIPMAC(ip, p.MAC, flags&(1<<2) != 0, uint64(len(p.B)), p.Time, update, cm)
 	}
+	if set.Type == ipset.TypeHashNetIface {
+		return set.MatchIface(ip, setIface(p, flags), uint64(len(p.B)), p.Time, update, cm, returnNomatch)
+	}
 	return set.MatchElemFlags(ip, ip2, proto, port, uint64(len(p.B)), p.Time, update, cm, returnNomatch)
+}
+
+// setIface is hash:net,iface's interface: the second direction "src"
+// names the input device, "dst" the output device ("" where the hook has
+// none).
+func setIface(p *Pkt, flags uint8) string {
+	if flags&(1<<2) != 0 {
+		return p.InIface
+	}
+	return p.OutIface
 }
 
 // setElem is what a set type's kadt reads from a packet for dim

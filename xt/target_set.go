@@ -120,6 +120,9 @@ func (s *SetTarget) Target(p *Pkt) Verdict {
 		if !ok {
 			return false
 		}
+		if m.Type == ipset.TypeHashNetIface {
+			return m.KAddIface(ip, setIface(p, s.AddSet.Flags), uint64(len(p.B)), p.Time, s.Timeout, s.Timeout != 0xFFFFFFFF, s.Flags&IPSetFlagExist != 0)
+		}
 		if m.Type == ipset.TypeBitmapIPMAC {
 			return m.KAddIPMAC(ip, p.MAC, s.AddSet.Flags&(1<<2) != 0, uint64(len(p.B)), p.Time, s.Timeout, s.Timeout != 0xFFFFFFFF, s.Flags&IPSetFlagExist != 0)
 		}
@@ -129,6 +132,9 @@ func (s *SetTarget) Target(p *Pkt) Verdict {
 		ip, ip2, proto, port, ok := setElem(p, s.DelSet.Dim, s.DelSet.Flags, m)
 		if !ok {
 			return false
+		}
+		if m.Type == ipset.TypeHashNetIface {
+			return m.KDelIface(ip, setIface(p, s.DelSet.Flags), p.Time)
 		}
 		if m.Type == ipset.TypeBitmapIPMAC {
 			return m.KDelIPMAC(ip, p.MAC, s.DelSet.Flags&(1<<2) != 0, p.Time)

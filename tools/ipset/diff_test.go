@@ -474,6 +474,31 @@ var diffRecipes = []recipe{
 			w("create f bitmap:ip,mac range 10.0.0.0/29 skbinfo"), w("add f 10.0.0.1,1:2:3:4:5:6 skbmark 0x9/0xf"),
 			w("add f 10.0.0.2 skbprio 1:1"), w("list"), w("list -o xml"), w("save"))
 	}()},
+	{"hash_netiface", [][]string{
+		w("create ni hash:net,iface counters comment skbinfo initval 0x7"), w("add ni 10.0.0.0/24,eth0"),
+		w("add ni 10.0.0.0/24,eth1 nomatch"), rs("add ni 10.1.0.0/16,physdev:br0 comment \"hi\"\n", "restore"),
+		w("add ni 10.2.0.0/16,eth wildcard skbmark 0x10/0xff skbprio 1:2 skbqueue 3"), w("add ni 10.3.0.1-10.3.0.6,ppp+"),
+		w("add ni 10.2.0.0/16,eth0"), w("add ni 10.2.0.0/16,et wildcard"), w("list ni"), w("save ni"), w("list ni -o xml"),
+		w("test ni 10.0.0.5,eth0"), w("test ni 10.0.0.5,eth1"), w("test ni 10.0.0.5,eth1 nomatch"), w("test ni 10.2.0.1,eth0"),
+		w("test ni 10.2.0.0/16,eth0"), w("test ni 10.2.0.0/16,eth7"), w("test ni 10.2.0.0/24,eth7"), w("test ni 10.1.2.3,br0"),
+		w("test ni 10.1.2.3,physdev:br0"), w("test ni 10.3.0.1-10.3.0.2,ppp+"), w("test ni 10.3.0.3,ppp+ wildcard"),
+		w("add ni 10.9.9.9,abcdefghijklmnopq"), w("add ni 10.9.9.9,abcdefghijklmno"), w("add ni 10.9.9.9,"),
+		w("add ni 10.9.9.9"), w("add ni 10.9.9.9,a,b"), w("add ni 0.0.0.0/0,eth0"), w("add ni 0.0.0.0-255.255.255.255,eth0"),
+		w("add ni 10.9.9.9,physdev:"), w("add ni 1.2.3.4/33,eth0"), w("del ni 10.2.0.0/16,eth9"), w("del ni 10.2.0.0/16,eth0"),
+		w("del ni 10.2.0.0/16,eth0"), w("del ni 10.3.0.1-10.3.0.6,ppp+"), w("del ni 10.0.0.0/24,eth1 nomatch"),
+		w("test ni 8.8.8.8,eth0"), w("list ni"), w("flush ni"), w("create n2 netifacehash hashsize 64 initval 0x5"),
+		w("add n2 10.5.0.0/16,lo"), w("add n2 10.5.5.0/24,eth0"), w("test n2 10.5.5.5,lo"), w("test n2 10.5.6.5,lo"),
+		w("create n3 hash:net,iface timeout 100 initval 0x1"), w("add n3 10.0.0.0/8,x timeout 5"), w("list n3"),
+		w("create n4 hash:net,iface maxelem 3"), w("add n4 1.0.0.0/8,a"), w("add n4 1.0.0.0/8,b"), w("add n4 1.0.0.0/8,c"),
+		w("add n4 1.0.0.0/8,d"), w("add n4 1.0.0.0/8,c -exist"), w("list -t n4"), w("swap n2 n3"), w("create h hash:net"), w("swap n2 h"),
+	}},
+	{"netiface_multi", func() [][]string {
+		c := [][]string{w("create m hash:net,iface initval 0x11223344")}
+		for i := 0; i < 70; i++ {
+			c = append(c, w(fmt.Sprintf("add m 10.0.0.0/24,if%d", i)))
+		}
+		return append(c, w("list m"), w("test m 10.0.0.1,if69"), w("del m 10.0.0.0/24,if3"), w("list -t m"))
+	}()},
 	{"timeouts", [][]string{
 		w("create t hash:ip timeout 600 counters initval 0x5"), w("add t 1.1.1.1"), w("add t 1.1.1.2 timeout 0"),
 		w("add t 1.1.1.3 timeout 100"), w("add t 1.1.1.3 timeout 200 -exist"), w("list t"), w("save"),
