@@ -124,13 +124,13 @@ var typeAliases = map[string]string{
 	"iphash": TypeHashIP, "nethash": TypeHashNet, "ipporthash": TypeHashIPPort,
 	"portmap": TypeBitmapPort, "ipmap": TypeBitmapIP,
 	"ipportiphash": TypeHashIPPortIP, "ipportnethash": TypeHashIPPortNet,
-	"setlist": TypeListSet, "macipmap": TypeBitmapIPMAC, "netifacehash": TypeHashNetIface,
+	"setlist": TypeListSet, "macipmap": TypeBitmapIPMAC, "netifacehash": TypeHashNetIface, "machash": TypeHashMAC,
 }
 
 // unsupportedTypes are the kernel's other set types, which nfgo does not
 // implement.
 var unsupportedTypes = map[string]bool{
-	"hash:mac": true, "machash": true, "hash:ip,mac": true,
+	"hash:ip,mac": true,
 	"hash:net,net": true,
 	"hash:ip,mark": true, "hash:net,port,net": true,
 }
@@ -149,6 +149,7 @@ var createArgs = map[string]string{
 	TypeListSet:       " size timeout counters comment skbinfo ",
 	TypeBitmapIPMAC:   " range timeout counters comment skbinfo from to network ",
 	TypeHashNetIface:  " family hashsize maxelem timeout counters comment forceadd skbinfo bucketsize initval ",
+	TypeHashMAC:       " hashsize maxelem timeout counters comment forceadd skbinfo bucketsize initval ",
 }
 
 // createOpt is the libipset data option an argument sets: a second
@@ -576,6 +577,12 @@ func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error)
 				return nil, err
 			}
 		}
+	case s.Type == TypeHashMAC:
+		m, err := parseEther(a)
+		if err != nil {
+			return nil, err
+		}
+		e.ip, e.port = macKey(m)
 	case s.Type == TypeHashNetIface:
 		// ipset_parse_ip4_net6, ipset_parse_iface
 		if err := parseIPPart(e, part1); err != nil {
@@ -788,6 +795,10 @@ func (s *Set) specText(e *elemSpec) string {
 	if s.isList() {
 		return listSpecText(e)
 	}
+	if s.Type == TypeHashMAC {
+		macText(&b, e.ip, e.port)
+		return b.String()
+	}
 	if s.Type == TypeBitmapIPMAC {
 		b.WriteString(ipString(e.ip))
 		if e.ether != nil {
@@ -932,6 +943,12 @@ func (s *Set) adt(cmd string, e *elemSpec, exist bool) error {
 		return s.bitmapIPAdt(e, one)
 	case TypeHashIPPortNet:
 		return s.ipportnetAdt(e, one)
+	case TypeHashMAC:
+		k := elemKey{ip: e.ip, cidr: 32, port: e.port}
+		if k.ip == 0 && k.port == 0 {
+			return errNullElem
+		}
+		return one(k)
 	case TypeHashNetIface:
 		// hash_netiface4_uadt: /0 is allowed; without a FROM-TO range the
 		// element is the one network, whatever its length.
@@ -1250,6 +1267,8 @@ func (r *Registry) exec(c *Command, out *strings.Builder, state bool) (changed b
 						hit = (m > 0 && !e.testNomatch) || (m < 0 && e.testNomatch)
 					}
 				}
+			case TypeHashMAC:
+				hit = (e.ip != 0 || e.port != 0) && s.lookupK(e.ip, 0, e.port, now) >= 0
 			case TypeHashIP:
 				// hash_ip4_uadt tests the address alone, any prefix ignored.
 				hit = s.lookupK(e.ip, 0, 0, now) >= 0

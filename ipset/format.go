@@ -26,9 +26,12 @@ func (s *Set) Header() string {
 		s.extHeader(&b)
 		return b.String()
 	}
-	b.WriteString("family ")
-	b.WriteString(o.Family)
-	b.WriteString(" hashsize ")
+	if s.Type != TypeHashMAC { // family-neutral: no family printed
+		b.WriteString("family ")
+		b.WriteString(o.Family)
+		b.WriteByte(' ')
+	}
+	b.WriteString("hashsize ")
 	b.WriteString(strconv.FormatUint(uint64(s.Hashsize()), 10))
 	b.WriteString(" maxelem ")
 	b.WriteString(strconv.FormatUint(uint64(o.Maxelem), 10))
@@ -258,6 +261,8 @@ func (s *Set) elemText(b *strings.Builder, i int32, now int64, state bool) {
 		b.WriteString(strconv.Itoa(int(e.port)))
 	case TypeBitmapIP:
 		b.WriteString(ipString(e.ip))
+	case TypeHashMAC:
+		macText(b, e.ip, e.port)
 	default:
 		b.WriteString(ipString(e.ip))
 		if s.netOnIP() && e.cidr != 32 {

@@ -28,6 +28,8 @@ func (s *Set) kkey(ip, ip2 uint32, proto uint8, port uint16) (elemKey, bool) {
 	case TypeHashIP:
 		ip &= mask(s.netmask())
 		return elemKey{ip: ip, cidr: 32}, ip != 0
+	case TypeHashMAC:
+		return elemKey{ip: ip, cidr: 32, port: port}, true
 	case TypeHashIPPort:
 		if !protoWithPorts(proto) && proto != 1 {
 			port = 0

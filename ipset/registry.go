@@ -131,6 +131,8 @@ func (s *Set) features() int {
 		return featIP | featMAC
 	case TypeHashNetIface:
 		return featIP | featIface | featNomatch
+	case TypeHashMAC:
+		return featMAC
 	}
 	return 0
 }
@@ -138,7 +140,7 @@ func (s *Set) features() int {
 // family is the kernel's set->family: inet, or unspec for the
 // family-neutral types.
 func (s *Set) family() string {
-	if s.Type == TypeBitmapPort || s.Type == TypeListSet {
+	if s.Type == TypeBitmapPort || s.Type == TypeListSet || s.Type == TypeHashMAC {
 		return "unspec"
 	}
 	return s.Opts.Family

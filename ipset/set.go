@@ -43,6 +43,7 @@ const (
 	TypeHashIPPortNet = "hash:ip,port,net"
 	TypeBitmapIPMAC   = "bitmap:ip,mac"
 	TypeHashNetIface  = "hash:net,iface"
+	TypeHashMAC       = "hash:mac"
 )
 
 // Kernel constants (ip_set_hash_gen.h, ip_set.h).
@@ -196,6 +197,8 @@ func (s *Set) Revision() int {
 		return 8
 	case TypeBitmapPort, TypeBitmapIP, TypeListSet, TypeBitmapIPMAC:
 		return 3
+	case TypeHashMAC:
+		return 1
 	}
 	return 6
 }
@@ -271,7 +274,7 @@ func newSet(name, typ string, o Options, clock func() int64) *Set {
 	s := &Set{Name: name, Type: typ, Opts: o, clock: clock, pmu: new(sync.RWMutex)}
 	s.elemLen = 4
 	switch typ {
-	case TypeHashNet, TypeHashIPPort, TypeHashNetPort:
+	case TypeHashNet, TypeHashIPPort, TypeHashNetPort, TypeHashMAC:
 		s.elemLen = 8
 	case TypeHashIPPortIP, TypeHashIPPortNet:
 		s.elemLen = 12
@@ -338,6 +341,9 @@ func (s *Set) hkey(k elemKey, b uint8) uint32 {
 		w[2] = uint32(bits.ReverseBytes16(k.port)) | uint32(k.cidr-1)<<16 | uint32(k.proto)<<24
 	case TypeHashIP:
 		n = 1
+	case TypeHashMAC:
+		w2 := macWords(k.ip, k.port)
+		w[0], w[1] = w2[0], w2[1]
 	case TypeHashNet:
 		w[1] = uint32(k.cidr) << 24
 	case TypeHashIPPort:
@@ -983,6 +989,11 @@ func (s *Set) MemSize() int {
 		base = 208
 	case TypeHashNetIface:
 		base = 488
+	case TypeHashMAC:
+		// struct htype without netmask, with an 8-byte next element
+		// (the layout that gives hash:ip 216, hash:net 456 and
+		// hash:net,iface 488, as measured).
+		base = 200
 	}
 	m := base + regionSize*(len(s.t.elems)-1) + s.commentB
 	for _, x := range s.t.ext {
@@ -1091,6 +1102,8 @@ func (s *Set) MatchElemFlags(ip, ip2 uint32, proto uint8, port uint16, pktLen ui
 			return false
 		}
 		i = s.lookupK(0, 0, port, now)
+	case s.Type == TypeHashMAC:
+		i = s.lookupK(ip, 0, port, now)
 	case s.hasPort():
 		if !protoWithPorts(proto) && proto != 1 {
 			port = 0

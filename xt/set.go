@@ -313,6 +313,9 @@ func setTest(p *Pkt, dim, flags uint8, set *ipset.Set, update bool, cm ipset.Cou
 	if set.Type == ipset.TypeBitmapIPMAC {
 		return set.MatchIPMAC(ip, p.MAC, flags&(1<<2) != 0, uint64(len(p.B)), p.Time, update, cm)
 	}
+	if set.Type == ipset.TypeHashMAC {
+		return set.MatchMAC(p.MAC, flags&(1<<1) != 0, uint64(len(p.B)), p.Time, update, cm)
+	}
 	if set.Type == ipset.TypeHashNetIface {
 		return set.MatchIface(ip, setIface(p, flags), uint64(len(p.B)), p.Time, update, cm, returnNomatch)
 	}

@@ -120,6 +120,9 @@ func (s *SetTarget) Target(p *Pkt) Verdict {
 		if !ok {
 			return false
 		}
+		if m.Type == ipset.TypeHashMAC {
+			return m.KAddMAC(p.MAC, s.AddSet.Flags&(1<<1) != 0, uint64(len(p.B)), p.Time, s.Timeout, s.Timeout != 0xFFFFFFFF, s.Flags&IPSetFlagExist != 0)
+		}
 		if m.Type == ipset.TypeHashNetIface {
 			return m.KAddIface(ip, setIface(p, s.AddSet.Flags), uint64(len(p.B)), p.Time, s.Timeout, s.Timeout != 0xFFFFFFFF, s.Flags&IPSetFlagExist != 0)
 		}
@@ -132,6 +135,9 @@ func (s *SetTarget) Target(p *Pkt) Verdict {
 		ip, ip2, proto, port, ok := setElem(p, s.DelSet.Dim, s.DelSet.Flags, m)
 		if !ok {
 			return false
+		}
+		if m.Type == ipset.TypeHashMAC {
+			return m.KDelMAC(p.MAC, s.DelSet.Flags&(1<<1) != 0, p.Time)
 		}
 		if m.Type == ipset.TypeHashNetIface {
 			return m.KDelIface(ip, setIface(p, s.DelSet.Flags), p.Time)
