@@ -130,7 +130,7 @@ var typeAliases = map[string]string{
 // unsupportedTypes are the kernel's other set types, which nfgo does not
 // implement.
 var unsupportedTypes = map[string]bool{
-	"hash:ip,mac": true,
+	"hash:ip,mac":  true,
 	"hash:net,net": true,
 	"hash:ip,mark": true, "hash:net,port,net": true,
 }
@@ -161,16 +161,28 @@ var createOpt = map[string]string{
 }
 
 // parseNetmask is ipset_parse_netmask's string_to_cidr (1-32).
-func parseNetmask(v string) (uint8, error) {
-	const tail = "\nSyntax error: netmask is out of the inclusive range of 1-32"
+func parseNetmask(v string, max uint64) (uint8, error) {
+	r := "1-" + strconv.FormatUint(max, 10)
+	tail := "\nSyntax error: netmask is out of the inclusive range of " + r
 	n, err := strconv.ParseUint(v, 0, 8)
-	if err != nil || n < 1 || n > 32 {
+	if err != nil || n < 1 || n > max {
 		if err != nil && !isNum(v) {
 			return 0, kerr("Syntax error: '" + v + "' is invalid as number" + tail)
 		}
-		return 0, kerr("Syntax error: '" + v + "' is out of range 1-32" + tail)
+		return 0, kerr("Syntax error: '" + v + "' is out of range " + r + tail)
 	}
 	return uint8(n), nil
+}
+
+// netmaskMax is the netmask's upper bound: 128 in a create naming the
+// inet6 family.
+func netmaskMax(args []string) uint64 {
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == "family" && (args[i+1] == "inet6" || args[i+1] == "ipv6") {
+			return 128
+		}
+	}
+	return 32
 }
 
 // ipRange is what the range, from, to and network arguments of the IP
@@ -284,19 +296,20 @@ func parseCreate(typ string, args []string, state bool) (string, Options, error)
 			if err != nil {
 				return typ, o, err
 			}
-			if v != "inet" && v != "ipv4" {
-				if v == "inet6" || v == "ipv6" {
-					return typ, o, kerr("nfgo: family inet6 is not supported")
-				}
+			switch v {
+			case "inet", "ipv4":
+				o.Family = "inet"
+			case "inet6", "ipv6":
+				o.Family = "inet6"
+			default:
 				return typ, o, syntaxf("unknown inet family %s", v)
 			}
-			o.Family = "inet"
 		case "netmask":
 			v, err := val()
 			if err != nil {
 				return typ, o, err
 			}
-			n, err := parseNetmask(v)
+			n, err := parseNetmask(v, netmaskMax(args))
 			if err != nil {
 				return typ, o, err
 			}
@@ -460,6 +473,50 @@ type elemSpec struct {
 	plain             uint32 // state files: an unfilled element's timeout
 }
 
+// parseHostPart / parseNetPart parse an element's address part: for
+// inet sets IP, IP/CIDR or FROM-TO; for inet6 sets (ipset_parse_single_ip6
+// and ipset_parse_ip4_net6) a plain address, or an address with a prefix
+// length for the net types.
+func (s *Set) parseHostPart(e *elemSpec, a string) error {
+	if !s.isV6() {
+		return parseIPPart(e, a)
+	}
+	if sepIndex(a, '/') >= 0 || sepIndex(a, '-') >= 0 {
+		return syntaxf("plain IP address must be supplied: %s", a)
+	}
+	return s.parseAddr6(e, a)
+}
+
+func (s *Set) parseNetPart(e *elemSpec, a string) error {
+	if !s.isV6() {
+		return parseIPPart(e, a)
+	}
+	if sepIndex(a, '-') >= 0 {
+		return syntaxf("IP address or IP/cidr must be specified: %s", a)
+	}
+	if j := sepIndex(a, '/'); j >= 0 {
+		n, err := parseUint(a[j+1:], 128)
+		if err != nil {
+			return err
+		}
+		if err := s.parseAddr6(e, a[:j]); err != nil {
+			return err
+		}
+		e.cidr, e.hasCidr = uint8(n), true
+		return nil
+	}
+	return s.parseAddr6(e, a)
+}
+
+func (s *Set) parseAddr6(e *elemSpec, a string) error {
+	x, ok := parseIPv6(a)
+	if !ok {
+		return syntaxf("cannot parse %s: resolving to IPv6 address failed", a)
+	}
+	e.ip = s.a6.intern(x)
+	return nil
+}
+
 func parseIPPart(e *elemSpec, a string) error {
 	ip, to, c, hasTo, hasCidr, err := parseAddr(a)
 	if err != nil {
@@ -506,6 +563,17 @@ func parseAddr(a string) (ip, to uint32, cidr uint8, hasTo, hasCidr bool, err er
 // (ipset_parse_single_ip: "/32" passes here), hash:ip,port,net an
 // address, IP/CIDR or a range.
 func (s *Set) parseIP2(e *elemSpec, a string) error {
+	if s.isV6() {
+		var x elemSpec
+		var err error
+		if s.Type == TypeHashIPPortIP {
+			err = s.parseHostPart(&x, a)
+		} else {
+			err = s.parseNetPart(&x, a)
+		}
+		e.ip2, e.cidr2, e.hasCidr2 = x.ip, x.cidr, x.hasCidr
+		return err
+	}
 	if s.Type == TypeHashIPPortIP {
 		if j := sepIndex(a, '/'); sepIndex(a, '-') >= 0 || (j >= 0 && a[j:] != "/32") {
 			return syntaxf("plain IP address must be supplied: %s", a)
@@ -585,7 +653,7 @@ func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error)
 		e.ip, e.port = macKey(m)
 	case s.Type == TypeHashNetIface:
 		// ipset_parse_ip4_net6, ipset_parse_iface
-		if err := parseIPPart(e, part1); err != nil {
+		if err := s.parseNetPart(e, part1); err != nil {
 			return nil, err
 		}
 		e.iface = part2
@@ -597,7 +665,7 @@ func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error)
 		}
 	case s.Type == TypeBitmapPort:
 		// ipset_parse_tcp_udp_port
-		if e.proto, e.port, e.portTo, e.hasPortTo, err = parseProtoPort(a, cmd); err != nil {
+		if e.proto, e.port, e.portTo, e.hasPortTo, err = parseProtoPort(a, cmd, false); err != nil {
 			return nil, err
 		}
 		if e.proto != 6 && e.proto != 17 {
@@ -605,15 +673,20 @@ func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error)
 		}
 		e.proto = 0
 	case s.hasPort():
-		if err := parseIPPart(e, part1); err != nil {
+		if s.netOnIP() {
+			err = s.parseNetPart(e, part1)
+		} else {
+			err = s.parseHostPart(e, part1)
+		}
+		if err != nil {
 			return nil, err
 		}
-		if e.proto, e.port, e.portTo, e.hasPortTo, err = parseProtoPort(part2, cmd); err != nil {
+		if e.proto, e.port, e.portTo, e.hasPortTo, err = parseProtoPort(part2, cmd, s.isV6()); err != nil {
 			return nil, err
 		}
 		if !protoWithPorts(e.proto) {
 			e.hasPortTo = false
-			if e.proto != 1 {
+			if e.proto != 1 && e.proto != 58 {
 				e.port = 0
 			}
 		}
@@ -622,8 +695,12 @@ func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error)
 				return nil, err
 			}
 		}
+	case s.netOnIP():
+		if err := s.parseNetPart(e, a); err != nil {
+			return nil, err
+		}
 	default:
-		if err := parseIPPart(e, a); err != nil {
+		if err := s.parseHostPart(e, a); err != nil {
 			return nil, err
 		}
 	}
@@ -771,14 +848,20 @@ func (s *Set) specKey(e *elemSpec) elemKey {
 		return elemKey{cidr: 32, port: e.port}
 	}
 	c := uint8(32)
-	if s.netOnIP() && e.hasCidr {
-		c = e.cidr
+	if s.netOnIP() {
+		c = s.hostLen()
+		if e.hasCidr {
+			c = e.cidr
+		}
 	}
 	k := elemKey{ip: e.ip, cidr: c, proto: e.proto, port: e.port, iface: e.iface, physdev: e.physdev, wildcard: e.wildcard}
 	if s.hasIP2() {
 		k.ip2 = e.ip2
-		if s.Type == TypeHashIPPortNet && e.hasCidr2 {
-			k.cidr = e.cidr2
+		if s.Type == TypeHashIPPortNet {
+			k.cidr = s.hostLen()
+			if e.hasCidr2 {
+				k.cidr = e.cidr2
+			}
 		}
 	}
 	return k
@@ -807,8 +890,8 @@ func (s *Set) specText(e *elemSpec) string {
 		}
 		return b.String()
 	}
-	b.WriteString(ipString(e.ip))
-	if e.hasCidr && e.cidr != 32 {
+	b.WriteString(s.ipText(e.ip))
+	if e.hasCidr && e.cidr != s.hostLen() {
 		b.WriteString("/" + strconv.Itoa(int(e.cidr)))
 	}
 	if s.Type == TypeHashNetIface {
@@ -824,8 +907,8 @@ func (s *Set) specText(e *elemSpec) string {
 	portText(&b, e.proto, e.port)
 	if s.hasIP2() {
 		b.WriteByte(',')
-		b.WriteString(ipString(e.ip2))
-		if e.hasCidr2 && e.cidr2 != 32 {
+		b.WriteString(s.ipText(e.ip2))
+		if e.hasCidr2 && e.cidr2 != s.hostLen() {
 			b.WriteString("/" + strconv.Itoa(int(e.cidr2)))
 		}
 	}
@@ -952,12 +1035,12 @@ func (s *Set) adt(cmd string, e *elemSpec, exist bool) error {
 	case TypeHashNetIface:
 		// hash_netiface4_uadt: /0 is allowed; without a FROM-TO range the
 		// element is the one network, whatever its length.
-		k := elemKey{cidr: 32, iface: e.iface, physdev: e.physdev, wildcard: e.wildcard}
+		k := elemKey{cidr: s.hostLen(), iface: e.iface, physdev: e.physdev, wildcard: e.wildcard}
 		if e.hasCidr {
 			k.cidr = e.cidr
 		}
 		if !e.hasTo {
-			k.ip = e.ip & mask(k.cidr)
+			k.ip = s.maskIntern(e.ip, k.cidr)
 			return one(k)
 		}
 		from, to := e.ip, e.to
@@ -972,12 +1055,15 @@ func (s *Set) adt(cmd string, e *elemSpec, exist bool) error {
 			return one(k)
 		})
 	case TypeHashNet, TypeHashNetPort:
-		c := uint8(32)
+		c := s.hostLen()
 		if e.hasCidr {
 			c = e.cidr
 			if c == 0 {
 				return errCidr
 			}
+		}
+		if s.isV6() {
+			return ports(elemKey{ip: s.maskIntern(e.ip, c), cidr: c, proto: e.proto})
 		}
 		if !e.hasTo && !e.hasPortTo {
 			return one(elemKey{ip: e.ip & mask(c), cidr: c, proto: e.proto, port: e.port})
@@ -994,6 +1080,15 @@ func (s *Set) adt(cmd string, e *elemSpec, exist bool) error {
 		})
 	}
 	nm := s.netmask()
+	if s.isV6() {
+		// inet6 elements are single addresses (the port may be a range);
+		// hash_ip6_uadt and hash_ipport6_uadt refuse ::
+		ip := s.maskIntern(e.ip, nm)
+		if ip == 0 && (s.Type == TypeHashIP || s.Type == TypeHashIPPort) {
+			return errNullElem
+		}
+		return ports(elemKey{ip: ip, ip2: e.ip2, cidr: 32, proto: e.proto})
+	}
 	from, to := e.ip, e.ip
 	if e.hasTo {
 		to = e.to
@@ -1026,9 +1121,24 @@ func (s *Set) adt(cmd string, e *elemSpec, exist bool) error {
 // third part split into prefixes (a third part given as IP/CIDR is one
 // prefix).
 func (s *Set) ipportnetAdt(e *elemSpec, one func(elemKey) error) error {
-	c2 := uint8(32)
+	c2 := s.hostLen()
 	if e.hasCidr2 {
 		c2 = e.cidr2
+	}
+	if s.isV6() {
+		pfrom, pto := e.port, e.port
+		if protoWithPorts(e.proto) && e.hasPortTo {
+			pto = e.portTo
+			if pfrom > pto {
+				pfrom, pto = pto, pfrom
+			}
+		}
+		ip2 := s.maskIntern(e.ip2, c2)
+		for p := pfrom; ; p++ {
+			if err := one(elemKey{ip: e.ip, ip2: ip2, cidr: c2, proto: e.proto, port: p}); err != nil || p == pto {
+				return err
+			}
+		}
 	}
 	withPorts := protoWithPorts(e.proto) && e.hasPortTo
 	if !e.hasCidr && !e.hasTo && !withPorts && !e.hasIP2To {
@@ -1229,14 +1339,14 @@ func (r *Registry) exec(c *Command, out *strings.Builder, state bool) (changed b
 				k := elemKey{ip: e.ip, port: e.port}
 				hit = s.bmInRange(k) && s.lookupK(k.ip, 0, k.port, now) >= 0
 			case TypeHashNetIface:
-				k := elemKey{ip: e.ip, cidr: 32, iface: e.iface, physdev: e.physdev}
+				k := elemKey{ip: e.ip, cidr: s.hostLen(), iface: e.iface, physdev: e.physdev}
 				if e.hasCidr {
 					k.cidr = e.cidr
 				}
 				r := s.testIface(k, 0, now, false, CounterMatch{})
 				hit = (r > 0 && !e.testNomatch) || (r < 0 && e.testNomatch)
 			case TypeHashNet, TypeHashNetPort, TypeHashIPPortNet:
-				cidr := uint8(32)
+				cidr := s.hostLen()
 				k := elemKey{ip: e.ip, ip2: e.ip2, proto: e.proto, port: e.port}
 				if s.Type == TypeHashIPPortNet {
 					if e.hasCidr2 {
@@ -1253,16 +1363,17 @@ func (r *Registry) exec(c *Command, out *strings.Builder, state bool) (changed b
 				}
 				switch {
 				case kernelErr:
-				case cidr == 32:
+				case cidr == s.hostLen():
 					hit = found(s.lookupNM(k, now))
 				default:
+					held := true
 					if s.netOnIP() {
-						k.ip &= mask(cidr)
+						k.ip, held = s.maskFind(k.ip, cidr)
 					} else {
-						k.ip2 &= mask(cidr)
+						k.ip2, held = s.maskFind(k.ip2, cidr)
 					}
 					k.cidr = cidr
-					if i := s.lookupExact(k); i >= 0 {
+					if i := s.lookupExact(k); held && i >= 0 {
 						m := s.matchEntry(i, now)
 						hit = (m > 0 && !e.testNomatch) || (m < 0 && e.testNomatch)
 					}
@@ -1274,7 +1385,7 @@ func (r *Registry) exec(c *Command, out *strings.Builder, state bool) (changed b
 				hit = s.lookupK(e.ip, 0, 0, now) >= 0
 			default:
 				ip := e.ip
-				if e.hasCidr {
+				if e.hasCidr && !s.isV6() {
 					ip &= mask(e.cidr)
 				}
 				hit = !kernelErr && s.lookupE(elemKey{ip: ip, ip2: e.ip2, proto: e.proto, port: e.port}, now) >= 0

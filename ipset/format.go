@@ -35,7 +35,7 @@ func (s *Set) Header() string {
 	b.WriteString(strconv.FormatUint(uint64(s.Hashsize()), 10))
 	b.WriteString(" maxelem ")
 	b.WriteString(strconv.FormatUint(uint64(o.Maxelem), 10))
-	if s.Type == TypeHashIP && s.netmask() != 32 {
+	if s.Type == TypeHashIP && s.netmask() != s.hostLen() {
 		b.WriteString(" netmask ")
 		b.WriteString(strconv.Itoa(int(s.netmask())))
 	}
@@ -46,7 +46,7 @@ func (s *Set) Header() string {
 	h := strconv.FormatUint(uint64(o.InitVal), 16)
 	b.WriteString(strings.Repeat("0", 8-len(h)))
 	b.WriteString(h)
-	if s.Type == TypeHashIPPort && s.netmask() != 32 {
+	if s.Type == TypeHashIPPort && s.netmask() != s.hostLen() {
 		b.WriteString(" netmask ")
 		b.WriteString(strconv.Itoa(int(s.netmask())))
 	}
@@ -264,8 +264,8 @@ func (s *Set) elemText(b *strings.Builder, i int32, now int64, state bool) {
 	case TypeHashMAC:
 		macText(b, e.ip, e.port)
 	default:
-		b.WriteString(ipString(e.ip))
-		if s.netOnIP() && e.cidr != 32 {
+		b.WriteString(s.ipText(e.ip))
+		if s.netOnIP() && e.cidr != s.hostLen() {
 			b.WriteByte('/')
 			b.WriteString(strconv.Itoa(int(e.cidr)))
 		}
@@ -282,8 +282,8 @@ func (s *Set) elemText(b *strings.Builder, i int32, now int64, state bool) {
 		}
 		if s.hasIP2() {
 			b.WriteByte(',')
-			b.WriteString(ipString(e.ip2))
-			if s.Type == TypeHashIPPortNet && e.cidr != 32 {
+			b.WriteString(s.ipText(e.ip2))
+			if s.Type == TypeHashIPPortNet && e.cidr != s.hostLen() {
 				b.WriteByte('/')
 				b.WriteString(strconv.Itoa(int(e.cidr)))
 			}

@@ -15,6 +15,9 @@ const IPSetMaxTimeout = (1<<32 - 1) >> 1 / 1000
 // ip_set_get_ip4_port reads it. false: no element (an address
 // masked to 0, a bitmap:port packet that is neither TCP nor UDP).
 func (s *Set) kkey(ip, ip2 uint32, proto uint8, port uint16) (elemKey, bool) {
+	if s.isV6() {
+		return elemKey{}, false // an IPv4 packet adds nothing to an inet6 set
+	}
 	switch s.Type {
 	case TypeBitmapPort:
 		if proto != 6 && proto != 17 {

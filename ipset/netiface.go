@@ -80,8 +80,11 @@ func (s *Set) testIface(k elemKey, pktLen uint64, now int64, update bool, cm Cou
 		return 0
 	}
 	multi := 0
-	if k.cidr != 32 {
-		k.ip &= mask(k.cidr)
+	if k.cidr != s.hostLen() {
+		var held bool
+		if k.ip, held = s.maskFind(k.ip, k.cidr); !held {
+			return 0
+		}
 		return scan(k, &multi)
 	}
 	ip := k.ip
@@ -89,7 +92,11 @@ func (s *Set) testIface(k elemKey, pktLen uint64, now int64, update bool, cm Cou
 		if multi != 0 {
 			break
 		}
-		k.ip, k.cidr = ip&mask(c), c
+		var held bool
+		if k.ip, held = s.maskFind(ip, c); !held {
+			continue
+		}
+		k.cidr = c
 		if r := scan(k, &multi); r != 0 {
 			return r
 		}
@@ -104,7 +111,7 @@ func (s *Set) testIface(k elemKey, pktLen uint64, now int64, update bool, cm Cou
 // never match a packet. With --return-nomatch a nomatch element matches
 // and a member does not. It does not allocate.
 func (s *Set) MatchIface(ip uint32, iface string, pktLen uint64, now int64, update bool, cm CounterMatch, returnNomatch bool) bool {
-	if iface == "" {
+	if iface == "" || s.isV6() {
 		return false
 	}
 	s.pmu.RLock()
@@ -125,7 +132,10 @@ func (s *Set) KAddIface(ip uint32, iface string, pktLen uint64, now int64, timeo
 	}
 	s.pmu.Lock()
 	defer s.pmu.Unlock()
-	k, _ := s.kkey(ip, 0, 0, 0)
+	k, ok := s.kkey(ip, 0, 0, 0)
+	if !ok {
+		return false
+	}
 	k.iface = iface
 	if timeout > IPSetMaxTimeout {
 		timeout = IPSetMaxTimeout
@@ -141,7 +151,10 @@ func (s *Set) KDelIface(ip uint32, iface string, now int64) bool {
 	}
 	s.pmu.Lock()
 	defer s.pmu.Unlock()
-	k, _ := s.kkey(ip, 0, 0, 0)
+	k, ok := s.kkey(ip, 0, 0, 0)
+	if !ok {
+		return false
+	}
 	k.iface = iface
 	return s.delAt(k, now) == nil
 }

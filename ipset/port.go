@@ -137,15 +137,19 @@ func parsePortRange(s, proto string) (from, to uint16, hasTo bool, err error) {
 	return
 }
 
-func parseICMP(s string) (uint16, error) {
-	for _, n := range icmpNames {
+func parseICMP(s string) (uint16, error) { return parseICMPNames(s, icmpNames, "ICMP") }
+
+func parseICMPv6(s string) (uint16, error) { return parseICMPNames(s, icmpv6Names, "ICMPv6") }
+
+func parseICMPNames(s string, names []icmpName, what string) (uint16, error) {
+	for _, n := range names {
 		if strings.HasPrefix(n.name, s) {
 			return uint16(n.typ)<<8 | uint16(n.code), nil
 		}
 	}
 	j := sepIndex(s, '/')
 	if j < 0 {
-		return 0, kerr("Cannot parse " + s + " as an ICMP type/code.")
+		return 0, kerr("Cannot parse " + s + " as an " + what + " type/code.")
 	}
 	t, e := numErr(s[:j], 255)
 	if e != "" {
@@ -159,7 +163,7 @@ func parseICMP(s string) (uint16, error) {
 }
 
 // parseProtoPort is ipset_parse_proto_port: [PROTO:]PORT[-PORT].
-func parseProtoPort(s, cmd string) (proto uint8, from, to uint16, hasTo bool, err error) {
+func parseProtoPort(s, cmd string, v6 bool) (proto uint8, from, to uint16, hasTo bool, err error) {
 	j := sepIndex(s, ':')
 	if j < 0 {
 		from, to, hasTo, err = parsePortRange(s, "tcp")
@@ -192,9 +196,17 @@ func parseProtoPort(s, cmd string) (proto uint8, from, to uint16, hasTo bool, er
 	case 6, 17, 132, 136:
 		from, to, hasTo, err = parsePortRange(port, ps)
 	case 1:
+		if v6 {
+			err = kerr("Syntax error: Protocol ICMP can be used with family inet only\nInvalid " + cmd + " command: missing setname")
+			return
+		}
 		from, err = parseICMP(port)
 	case 58:
-		err = kerr("Syntax error: Protocol ICMPv6 can be used with family inet6 only\nInvalid " + cmd + " command: missing setname")
+		if !v6 {
+			err = kerr("Syntax error: Protocol ICMPv6 can be used with family inet6 only\nInvalid " + cmd + " command: missing setname")
+			return
+		}
+		from, err = parseICMPv6(port)
 	default:
 		if port != "0" {
 			err = syntaxf("Protocol %s can be used with pseudo port value 0 only.", ps)
@@ -207,9 +219,13 @@ func parseProtoPort(s, cmd string) (proto uint8, from, to uint16, hasTo bool, er
 func portText(b *strings.Builder, proto uint8, port uint16) {
 	b.WriteString(protoName(proto))
 	b.WriteByte(':')
-	if proto == 1 {
+	if proto == 1 || proto == 58 {
+		names := icmpNames
+		if proto == 58 {
+			names = icmpv6Names
+		}
 		t, c := uint8(port>>8), uint8(port)
-		for _, n := range icmpNames {
+		for _, n := range names {
 			if n.typ == t && n.code == c {
 				b.WriteString(n.name)
 				return

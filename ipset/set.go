@@ -1,7 +1,8 @@
 // Package ipset implements IP sets as the kernel's net/netfilter/ipset
 // keeps them, with the ipset 7.17 userspace's syntax, output and messages:
 // the hash:ip, hash:net, hash:ip,port, hash:net,port, hash:ip,port,ip and
-// hash:ip,port,net and hash:net,iface types (IPv4), bitmap:port,
+// hash:ip,port,net and hash:net,iface types (families inet and inet6:
+// inet6.go), hash:mac, bitmap:port,
 // bitmap:ip (with its netmask), bitmap:ip,mac and list:set, with the
 // timeout, counters, comment, skbinfo, nomatch and forceadd extensions. The bitmap types keep their
 // elements in the same entry store (keyed by port, or by address masked by
@@ -169,12 +170,13 @@ type Set struct {
 	t        *htable
 	entries  []entry
 	free     []int32
-	index    [33]map[ikey]int32 // by prefix length
-	idx32    [33]*u32index      // the same, for the one-address types (use32)
-	nets     []uint8            // prefix lengths present, longest first
-	netCount [33]uint32
-	commentB int     // set->ext_size
-	pending  []int32 // state loading: entries not yet placed
+	index    [129]map[ikey]int32 // by prefix length
+	idx32    [129]*u32index      // the same, for the one-address types (use32)
+	nets     []uint8             // prefix lengths present, longest first
+	netCount [129]uint32
+	a6       *addrTable // inet6 sets: the addresses the elements' ids name
+	commentB int        // set->ext_size
+	pending  []int32    // state loading: entries not yet placed
 	clock    func() int64
 
 	list        []listElem             // list:set members, in order
@@ -218,7 +220,7 @@ type elemKey struct {
 	proto uint8
 	port  uint16
 	// hash:net,iface
-	iface            string
+	iface             string
 	physdev, wildcard bool
 }
 
@@ -287,6 +289,10 @@ func newSet(name, typ string, o Options, clock func() int64) *Set {
 	case TypeListSet:
 		s.elemLen = listElemLen
 	}
+	if o.Family == "inet6" {
+		s.a6 = newAddrTable()
+		s.elemLen = elemLen6(typ)
+	}
 	off := s.elemLen
 	if o.HasTimeout {
 		off = align(off, 8) + 8
@@ -327,6 +333,9 @@ func (s *Set) expired(e *entry, now int64) bool {
 // padding} and hash_ipportnet4_elem {ip, ip2, port, cidr-1:7, nomatch:1,
 // proto}.
 func (s *Set) hkey(k elemKey, b uint8) uint32 {
+	if s.isV6() {
+		return s.hkey6(k, b)
+	}
 	var w [3]uint32
 	w[0] = bits.ReverseBytes32(k.ip)
 	n := 2
@@ -840,10 +849,13 @@ func (s *Set) Flush() {
 	s.t = newHtable(s.t.bits, s.Opts.Maxelem)
 	s.macs = nil
 	s.entries, s.free = nil, nil
-	s.index = [33]map[ikey]int32{}
-	s.idx32 = [33]*u32index{}
+	s.index = [129]map[ikey]int32{}
+	s.idx32 = [129]*u32index{}
 	s.nets = nil
-	s.netCount = [33]uint32{}
+	s.netCount = [129]uint32{}
+	if s.isV6() {
+		s.a6 = newAddrTable()
+	}
 	s.commentB = 0
 }
 
@@ -894,7 +906,12 @@ func (s *Set) lookupE(k elemKey, now int64) int32 {
 // the search.
 func (s *Set) lookupNM(k elemKey, now int64) (int32, bool) {
 	if !s.isNet() {
-		k.ip &= mask(s.netmask())
+		if nm := s.netmask(); nm != s.hostLen() {
+			var ok bool
+			if k.ip, ok = s.maskFind(k.ip, nm); !ok {
+				return -1, false
+			}
+		}
 		if s.use32() {
 			// The host types have no nomatch elements: without timeouts
 			// the index alone decides (no read of the entry).
@@ -912,10 +929,14 @@ func (s *Set) lookupNM(k elemKey, now int64) (int32, bool) {
 	}
 	ip, ip2 := k.ip, k.ip2
 	for _, c := range s.nets {
+		var held bool
 		if s.netOnIP() {
-			k.ip = ip & mask(c)
+			k.ip, held = s.maskFind(ip, c)
 		} else {
-			k.ip2 = ip2 & mask(c)
+			k.ip2, held = s.maskFind(ip2, c)
+		}
+		if !held {
+			continue
 		}
 		var i int32
 		var ok bool
@@ -939,7 +960,7 @@ func (s *Set) lookupNM(k elemKey, now int64) (int32, bool) {
 
 func (s *Set) netmask() uint8 {
 	if s.Opts.Netmask == 0 || s.Type == TypeBitmapPort {
-		return 32
+		return s.hostLen()
 	}
 	return s.Opts.Netmask
 }
@@ -994,6 +1015,9 @@ func (s *Set) MemSize() int {
 		// (the layout that gives hash:ip 216, hash:net 456 and
 		// hash:net,iface 488, as measured).
 		base = 200
+	}
+	if s.isV6() {
+		base = memBase6(s.Type)
 	}
 	m := base + regionSize*(len(s.t.elems)-1) + s.commentB
 	for _, x := range s.t.ext {
@@ -1089,8 +1113,10 @@ func (s *Set) MatchElem(ip, ip2 uint32, proto uint8, port uint16, pktLen uint64,
 // nomatch elements the answer is inverted (ip_set_test), so that a
 // nomatch element matches and a plain member does not.
 func (s *Set) MatchElemFlags(ip, ip2 uint32, proto uint8, port uint16, pktLen uint64, now int64, update bool, cm CounterMatch, returnNomatch bool) bool {
-	if s.isList() || s.Type == TypeBitmapIPMAC {
-		return false // the caller tests the members (MatchList), MatchIPMAC
+	if s.isList() || s.Type == TypeBitmapIPMAC || s.isV6() {
+		// the caller tests the members (MatchList), MatchIPMAC; an inet6
+		// set never matches an IPv4 packet
+		return false
 	}
 	s.pmu.RLock()
 	defer s.pmu.RUnlock()

@@ -499,6 +499,35 @@ var diffRecipes = []recipe{
 		}
 		return append(c, w("list m"), w("test m 10.0.0.1,if69"), w("del m 10.0.0.0/24,if3"), w("list -t m"))
 	}()},
+	{"inet6", [][]string{
+		w("create a hash:ip family inet6 initval 0x1 counters"), w("add a 2001:db8::1"), w("add a 2001:db8::1-2001:db8::5"),
+		w("add a 2001:db8::/126"), w("add a 1.2.3.4"), w("add a ::"), w("add a ::ffff:1.2.3.4"), w("add a ::1.2.3.4"),
+		w("add a fe80::1%eth0"), w("add a 2001:db8:0:0:1:0:0:1"), w("add a 2001:0:0:1::1"), w("add a 1:2:3:4:5:6:7:8"),
+		w("add a ::2:0:0"), w("add a 2001:db8::1"), w("add a 2001:db8::1 -exist packets 5"), w("test a 2001:db8::1"), w("del a ::"),
+		w("test a 2001:db8::2"), w("del a 2001:db8::1"), w("list a"), w("save a"),
+		w("create n hash:net family inet6 initval 0x2 timeout 100"), w("add n 2001:db8::/32"), w("add n ::/0"),
+		w("add n 2001:db8:1::/48 nomatch"), w("add n 2001:db8::1/129"), w("add n 2001:db8::5"), w("add n 2001:db8::1-2001:db8::3"),
+		w("add n 2001:db9::7/64"), w("test n 2001:db8:2::1"), w("test n 2001:db8:1::1"), w("test n 2001:db8:1::1 nomatch"),
+		w("test n 2001:db8::/32"), w("test n 2001:db8::/33"), w("test n 2001:dba::1"), w("list n"), w("save n"), w("list n -o xml"),
+		w("create m hash:ip family inet6 netmask 64 initval 0x3"), w("create m2 hash:ip netmask 64 family inet6"),
+		w("create m3 hash:ip family inet6 netmask 129"), w("create m4 hash:ip family inet6 netmask 0"),
+		w("add m 2001:db8::1:2:3:4"), w("add m 2001:db8::ffff"), w("test m 2001:db8::99"), w("test m 2001:db9::1"), w("list m"),
+		w("create p hash:ip,port family inet6 initval 0x4"), w("add p 2001:db8::1,80"), w("add p 2001:db8::1,udp:53-54"),
+		w("add p 2001:db8::1,icmpv6:ping"), w("add p 2001:db8::1,icmpv6:128/0"), w("add p 2001:db8::1,icmpv6:1/4"),
+		w("add p 2001:db8::1,icmpv6:foo"), w("add p 2001:db8::1,icmp:ping"), w("add p 2001:db8::1,ipv6-icmp:pong"),
+		w("add p 2001:db8::1,gre:0"), w("add p 2001:db8::/64,80"), w("test p 2001:db8::1,udp:54"), w("list p"),
+		w("create q hash:net,port family inet6 initval 0x5"), w("add q 2001:db8::/64,tcp:22"), w("add q 2001:db8::/64,tcp:23-24 nomatch"),
+		w("test q 2001:db8::9,tcp:22"), w("test q 2001:db8::9,tcp:23"), w("list q"),
+		w("create r hash:ip,port,ip family inet6 initval 0x6"), w("add r 2001:db8::1,80,2001:db8::2"), w("add r 2001:db8::1,80,2001:db8::/64"),
+		w("create t hash:ip,port,net family inet6 initval 0x7"), w("add t 2001:db8::1,80,2001:db8::/64"), w("add t 2001:db8::1,80,2001:db8::5"),
+		w("add t 2001:db8::1,80,2001:db8:1::/48 nomatch"), w("test t 2001:db8::1,80,2001:db8::77"), w("list r"), w("list t"),
+		w("create i hash:net,iface family inet6 initval 0x8"), w("add i 2001:db8::/64,eth0"), w("add i ::/0,eth1"),
+		w("test i 2001:db8::1,eth0"), w("test i 2001:db9::1,eth1"), w("list i"), w("list -t"), w("save"),
+		w("create v hash:ip family inet"), w("swap a v"), w("create a6 hash:net family inet6"), w("swap n a6"), w("list -n"),
+		w("create b bitmap:ip range 10.0.0.0/24 family inet6"), w("create l list:set family inet6"),
+		// (hash:mac is left out: this kernel lacks it, and ipset asks the
+		// kernel for the type before it reads the options)
+	}},
 	{"timeouts", [][]string{
 		w("create t hash:ip timeout 600 counters initval 0x5"), w("add t 1.1.1.1"), w("add t 1.1.1.2 timeout 0"),
 		w("add t 1.1.1.3 timeout 100"), w("add t 1.1.1.3 timeout 200 -exist"), w("list t"), w("save"),
