@@ -90,6 +90,10 @@ func FuzzRestore(f *testing.F) {
 	f.Add("create l setlist\ncreate m list:set\nadd l m\nadd l x\ncreate x hash:net\nadd m x\nrename x y\ndestroy\nflush\ndestroy m\nlist\n")
 	f.Add("create m bitmap:ip,mac range 10.0.0.0/28 timeout 5 counters comment\nadd m 10.0.0.1\nadd m 10.0.0.1\nadd m 10.0.0.2,0:1:2:3:4:5 comment x\nadd m 10.0.0.1,aa:bb:cc:dd:ee:ff timeout 0\nadd m 10.0.0.3 timeout 7\ndel m 10.0.0.3\ntest m 10.0.0.2,00:01:02:03:04:05\nadd m 10.0.0.4,1:2\n")
 	f.Add("create n macipmap from 10.0.0.9 to 10.0.0.1\nadd n 10.0.0.2,1:1:1:1:1:1\nadd n 10.0.0.2,2:2:2:2:2:2 -exist\ncreate l list:set\nadd l n\nswap n n\n")
+	f.Add("create s hash:ip skbinfo\nadd s 1.2.3.4 skbmark 0x1/0xf skbprio 1:2 skbqueue 3\nadd s 1.2.3.5 skbmark 0x-5zz\nlist -o xml\n")
+	f.Add("create i hash:net,iface counters\nadd i 10.0.0.0/24,eth0\nadd i 10.0.0.0/24,eth wildcard\nadd i 0.0.0.0/0,physdev:br0 nomatch\nadd i 10.1.0.1-10.1.0.9,x\ntest i 10.0.0.1,eth0\ndel i 10.0.0.0/24,eth7\nsave\n")
+	f.Add("create m hash:mac timeout 5\nadd m 1:2:3:4:5:6\nadd m 0:0:0:0:0:0\ntest m 01:02:03:04:05:06\nlist -o xml\n")
+	f.Add("create a hash:ip family inet6 netmask 64\nadd a 2001:db8::1\nadd a ::\ncreate n hash:net family inet6\nadd n 2001:db8::/32 nomatch\nadd n ::1.2.3.4/128\ntest n 2001:db8::1\ncreate p hash:ip,port,net family inet6\nadd p 2001::1,icmpv6:ping,2001::/64\nlist\n")
 	f.Fuzz(func(t *testing.T, text string) {
 		if len(text) > 4096 {
 			return
