@@ -218,7 +218,7 @@ func (s *Set) MatchIPMAC(ip uint32, hdr []byte, srcMAC bool, pktLen uint64, now 
 		return false
 	}
 	if !s.Opts.Counters {
-		s.copySkb(&e.skb, cm.Skb)
+		s.copySkb(&e.ext().skb, cm.Skb)
 		return true
 	}
 	packets, bytes := atomic.LoadUint64(&e.packets), atomic.LoadUint64(&e.bytes)
@@ -228,7 +228,7 @@ func (s *Set) MatchIPMAC(ip uint32, hdr []byte, srcMAC bool, pktLen uint64, now 
 	if !counterOK(cm.PacketsOp, packets, cm.Packets) || !counterOK(cm.BytesOp, bytes, cm.Bytes) {
 		return false
 	}
-	s.copySkb(&e.skb, cm.Skb)
+	s.copySkb(&e.ext().skb, cm.Skb)
 	return true
 }
 
@@ -312,8 +312,8 @@ func (s *Set) ipmacText(b *strings.Builder, e *entry, now int64, state bool) {
 		} else {
 			b.WriteString(" timeout " + strconv.FormatUint(uint64(m.plain), 10))
 		}
-		s.extRest(b, false, false, e.packets, e.bytes, e.comment, e.skb)
+		s.extRest(b, false, false, e.packets, e.bytes, e.ext().comment, e.ext().skb)
 		return
 	}
-	s.extText(b, e.expires, false, false, e.packets, e.bytes, e.comment, e.skb, now, state)
+	s.extText(b, e.expires, false, false, e.packets, e.bytes, e.ext().comment, e.ext().skb, now, state)
 }

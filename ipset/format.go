@@ -275,10 +275,10 @@ func (s *Set) elemText(b *strings.Builder, i int32, now int64, state bool) {
 		}
 		if s.Type == TypeHashNetIface {
 			b.WriteByte(',')
-			if e.physdev {
+			if e.ext().physdev {
 				b.WriteString("physdev:")
 			}
-			b.WriteString(e.iface)
+			b.WriteString(e.ext().iface)
 		}
 		if s.hasIP2() {
 			b.WriteByte(',')
@@ -289,7 +289,8 @@ func (s *Set) elemText(b *strings.Builder, i int32, now int64, state bool) {
 			}
 		}
 	}
-	s.extText(b, e.expires, e.nomatch, e.wildcard, e.packets, e.bytes, e.comment, e.skb, now, state)
+	x := e.ext()
+	s.extText(b, e.expires, e.nomatch, x.wildcard, e.packets, e.bytes, x.comment, x.skb, now, state)
 }
 
 // extText prints an element's extensions as list and save do.

@@ -42,7 +42,7 @@ func (s *Set) ifaceMatch(e *entry, pktLen uint64, now int64, update bool, cm Cou
 			return 0
 		}
 	}
-	s.copySkb(&e.skb, cm.Skb)
+	s.copySkb(&e.ext().skb, cm.Skb)
 	if e.nomatch {
 		return -1
 	}

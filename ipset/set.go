@@ -122,13 +122,36 @@ type entry struct {
 	expires int64 // Unix ns; 0 = permanent
 	packets uint64
 	bytes   uint64
-	comment string
-	skb     SkbInfo
-	// hash:net,iface: the interface name, whether it names a bridge
-	// port (physdev:) and whether it is a prefix (wildcard).
-	iface    string
-	physdev  bool
-	wildcard bool
+	x       *entryExt // the rarer parts; nil when all are zero
+}
+
+// entryExt holds what most elements lack, so that an entry stays small:
+// the comment, the skbinfo, and hash:net,iface's interface name, whether
+// it names a bridge port (physdev:) and whether it is a prefix
+// (wildcard).
+type entryExt struct {
+	comment           string
+	skb               SkbInfo
+	iface             string
+	physdev, wildcard bool
+}
+
+var noExt entryExt
+
+// ext is the entry's extension data for reading (never written through).
+func (e *entry) ext() *entryExt {
+	if e.x == nil {
+		return &noExt
+	}
+	return e.x
+}
+
+// extw is the entry's extension data for writing.
+func (e *entry) extw() *entryExt {
+	if e.x == nil {
+		e.x = new(entryExt)
+	}
+	return e.x
 }
 
 // hbucket emulates the kernel's struct hbucket: size slots, pos the first
@@ -225,7 +248,8 @@ type elemKey struct {
 }
 
 func (e *entry) key() elemKey {
-	return elemKey{e.ip, e.ip2, e.cidr, e.proto, e.port, e.iface, e.physdev, e.wildcard}
+	x := e.ext()
+	return elemKey{e.ip, e.ip2, e.cidr, e.proto, e.port, x.iface, x.physdev, x.wildcard}
 }
 
 // same is mtype_data_equal of a stored entry and an element: the keys
@@ -235,13 +259,14 @@ func (s *Set) same(e *entry, k elemKey) bool {
 	if s.Type != TypeHashNetIface {
 		return e.key() == k
 	}
-	if e.ip != k.ip || e.cidr != k.cidr || e.physdev != k.physdev {
+	x := e.ext()
+	if e.ip != k.ip || e.cidr != k.cidr || x.physdev != k.physdev {
 		return false
 	}
-	if e.wildcard {
-		return strings.HasPrefix(k.iface, e.iface)
+	if x.wildcard {
+		return strings.HasPrefix(k.iface, x.iface)
 	}
-	return e.iface == k.iface
+	return x.iface == k.iface
 }
 
 // ikey is the index map key of an element within its prefix length.
@@ -452,19 +477,28 @@ func (s *Set) setExt(e *entry, x *Elem, now int64) {
 		}
 	}
 	if s.Opts.Comment {
-		s.commentB -= commentCost(e.comment)
-		e.comment = ""
+		s.commentB -= commentCost(e.ext().comment)
+		if e.x != nil {
+			e.x.comment = ""
+		}
 		if x.HasComment {
 			c := x.Comment
 			if len(c) > maxCommentSize {
 				c = c[:maxCommentSize]
 			}
-			e.comment = c
+			if c != "" {
+				e.extw().comment = c
+			}
 			s.commentB += commentCost(c)
 		}
 	}
 	if s.Opts.SkbInfo {
-		e.skb = x.Skb // ip_set_init_skbinfo: the parts not given are zero
+		// ip_set_init_skbinfo: the parts not given are zero
+		if x.Skb != (SkbInfo{}) {
+			e.extw().skb = x.Skb
+		} else if e.x != nil {
+			e.x.skb = SkbInfo{}
+		}
 	}
 	if s.Opts.HasTimeout {
 		t := s.Opts.Timeout
@@ -491,7 +525,10 @@ func (s *Set) newEntry(k elemKey) int32 {
 	}
 	e := &s.entries[i]
 	e.ip, e.ip2, e.cidr, e.proto, e.port, e.live = k.ip, k.ip2, k.cidr, k.proto, k.port, true
-	e.iface, e.physdev, e.wildcard = k.iface, k.physdev, k.wildcard
+	if k.iface != "" || k.physdev || k.wildcard {
+		x := e.extw()
+		x.iface, x.physdev, x.wildcard = k.iface, k.physdev, k.wildcard
+	}
 	if s.Type == TypeHashNetIface {
 		// no index: lookups walk the kernel's buckets (netiface.go)
 	} else if s.use32() {
@@ -519,7 +556,7 @@ func (s *Set) dropEntry(i int32) {
 		delete(s.index[e.cidr], e.key().ikey())
 	}
 	s.delCidr(e.cidr)
-	s.commentB -= commentCost(e.comment)
+	s.commentB -= commentCost(e.ext().comment)
 	*e = entry{}
 	s.free = append(s.free, i)
 }
@@ -1159,7 +1196,7 @@ func (s *Set) MatchElemFlags(ip, ip2 uint32, proto uint8, port uint16, pktLen ui
 		return false
 	}
 	if !s.Opts.Counters {
-		s.copySkb(&s.entries[i].skb, cm.Skb)
+		s.copySkb(&s.entries[i].ext().skb, cm.Skb)
 		return true
 	}
 	e := &s.entries[i]
@@ -1171,7 +1208,7 @@ func (s *Set) MatchElemFlags(ip, ip2 uint32, proto uint8, port uint16, pktLen ui
 	if !counterOK(cm.PacketsOp, packets, cm.Packets) || !counterOK(cm.BytesOp, bytes, cm.Bytes) {
 		return false
 	}
-	s.copySkb(&e.skb, cm.Skb)
+	s.copySkb(&e.ext().skb, cm.Skb)
 	return true
 }
 

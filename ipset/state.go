@@ -164,7 +164,7 @@ func (s *Set) placePending() {
 	for _, i := range p {
 		e := s.entries[i]
 		s.dropEntry(i)
-		x := Elem{Packets: e.packets, Bytes: e.bytes, HasPackets: true, HasBytes: true, Comment: e.comment, HasComment: e.comment != "", NoMatch: e.nomatch, Skb: e.skb}
+		x := Elem{Packets: e.packets, Bytes: e.bytes, HasPackets: true, HasBytes: true, Comment: e.ext().comment, HasComment: e.ext().comment != "", NoMatch: e.nomatch, Skb: e.ext().skb}
 		if s.add(e.key(), &x, true) == nil {
 			if j := s.lookupExact(e.key()); j >= 0 {
 				s.entries[j].expires = e.expires
