@@ -3,6 +3,7 @@ package kerneldiff
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nfgo/nfgo/ipset"
 	"github.com/nfgo/nfgo/xt"
@@ -170,5 +171,64 @@ func TestKernelSetNetIface(t *testing.T) {
 	}
 	if same {
 		t.Logf("hash:net,iface: identical: %d LOG lines, counters, set members:\n%s\n%s", len(k.Log), strings.Join(k.Log, "\n"), strings.Join(km, "\n"))
+	}
+}
+
+// Set timeouts on the packet path: the SET target adds elements with
+// --timeout and with the set's default (hash:ip, bitmap:ip), and
+// refreshes one with --exist (hash:ip,port); the packets of later rounds
+// find them present or expired as the kernel does. The elements are added
+// by packets so that both sides time them from the capture (sets created
+// before the traffic would start their clocks at different moments).
+// Rounds at 0, 1.4, 1.9 and 3.4 s keep every expiry 0.4 s or more from a
+// packet.
+var setTimeouts = &Scenario{
+	Name: "set-timeouts",
+	Sets: []string{
+		"create t hash:ip timeout 3",
+		"create b bitmap:ip range 10.NET.1.0/24 timeout 1",
+		"create p hash:ip,port timeout 600 counters",
+	},
+	Rules: `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -m set --match-set t src -j LOG --log-prefix "t: "
+-A INPUT -m set --match-set b src -j LOG --log-prefix "b: "
+-A INPUT -m set --match-set p src,dst -j LOG --log-prefix "p: "
+-A INPUT -s 10.NET.1.2/32 -j SET --add-set t src --timeout 1
+-A INPUT -s 10.NET.1.3/32 -j SET --add-set t src
+-A INPUT -s 10.NET.1.2/32 -j SET --add-set b src
+-A INPUT -s 10.NET.1.4/32 -j SET --add-set p src,dst --exist --timeout 1
+COMMIT
+`,
+	Traffic: func(t *testing.T, tp *Topo) {
+		r := tp.RouterIn
+		ip := func(last byte) []byte { return ip4(10, tp.N, 1, int(last)) }
+		for _, a := range []byte{2, 3, 4} {
+			tp.R.MustRun(t, "ip", "neigh", "replace", ip4(10, tp.N, 1, int(a)).String(), "lladdr", tp.MACc0, "dev", "r0")
+		}
+		round := func(id uint16) {
+			Send(t, tp.C, udp(ip(2), r, 40000+id, 53, 8), udp(ip(3), r, 40100+id, 53, 8), udp(ip(4), r, 40200+id, 53, 8))
+		}
+		start := time.Now()
+		for i, at := range []time.Duration{0, 1400 * time.Millisecond, 1900 * time.Millisecond, 3400 * time.Millisecond} {
+			time.Sleep(time.Until(start.Add(at)))
+			round(uint16(i))
+		}
+	},
+}
+
+func TestKernelSetTimeouts(t *testing.T) {
+	tp := NewTopo(t)
+	k, frames := RunKernel(t, tp, setTimeouts)
+	n := RunNfgo(t, tp, setTimeouts, frames)
+	// Round 1: t's .3 (the default 3 s); round 2: t's .2 and .3, b's .2
+	// and p's .4, all re-added in round 1; rounds 0 and 3: none.
+	if len(k.Log) != 5 {
+		t.Errorf("kernel gave %d LOG lines, want 5", len(k.Log))
+	}
+	if Compare(t, setTimeouts.Name, k, n) {
+		t.Logf("set timeouts: identical: %d LOG lines and counters:\n%s", len(k.Log), strings.Join(k.Log, "\n"))
 	}
 }
