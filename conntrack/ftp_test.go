@@ -299,7 +299,7 @@ func TestFTPExpectPolicy(t *testing.T) {
 	if tb.ExpectCount() != 1 {
 		t.Fatalf("%d expectations", tb.ExpectCount())
 	}
-	tb.Delete(s.ctrl)
+	tb.Delete(s.ctrl, s.now)
 	if tb.ExpectCount() != 0 {
 		t.Fatal("expectations outlive their master")
 	}

@@ -140,8 +140,8 @@ func (t *Table) in(p *packet.Parsed, now int64, zone uint16, helper *Helper, csu
 		case vRepeat:
 			continue
 		}
-		if ci == EstablishedReply {
-			ct.status.Or(StatusSeenReply)
+		if ci == EstablishedReply && ct.status.Or(StatusSeenReply)&StatusSeenReply == 0 {
+			t.cacheEvent(ct, EventReply)
 		}
 		return ci, ct
 	}
@@ -213,8 +213,8 @@ func (t *Table) udpPacket(ct *Conn, p *packet.Parsed, l4 []byte, now int64, csum
 			stream = s&StatusAssured == 0
 		}
 		ct.refresh(now, extra)
-		if stream {
-			ct.status.Or(StatusAssured)
+		if stream && ct.status.Or(StatusAssured)&StatusAssured == 0 {
+			t.cacheEvent(ct, EventAssured)
 		}
 	} else {
 		ct.refresh(now, t.timeout.udp)
@@ -241,7 +241,9 @@ func (t *Table) grePacket(ct *Conn, now int64) verdict {
 	}
 	if ct.status.Load()&StatusSeenReply != 0 {
 		ct.refresh(now, ct.greStreamTimeout)
-		ct.status.Or(StatusAssured)
+		if ct.status.Or(StatusAssured)&StatusAssured == 0 {
+			t.cacheEvent(ct, EventAssured)
+		}
 	} else {
 		ct.refresh(now, ct.greTimeout)
 	}

@@ -72,7 +72,7 @@ func (t *Table) TupleTaken(tp Tuple, ignored *Conn, now int64) bool {
 	}
 	l.RUnlock()
 	if stale != nil {
-		t.kill(stale)
+		t.kill(stale, now)
 	}
 	return taken
 }

@@ -79,6 +79,7 @@ type Conn struct {
 	th      [2]node
 	zone    uint16
 	status  atomic.Uint32
+	ecache  atomic.Uint32 // IPCT_* events cached for delivery (event.go)
 	mark    atomic.Uint32
 	timeout atomic.Int64 // absolute (ns) once confirmed; relative before
 	bucket  [2]uint32
@@ -131,15 +132,29 @@ func (c *Conn) Confirmed() bool { return c.status.Load()&StatusConfirmed != 0 }
 func (c *Conn) Mark() uint32 { return c.mark.Load() }
 
 // SetMark sets ct->mark (CONNMARK).
-func (c *Conn) SetMark(m uint32) { c.mark.Store(m) }
+func (c *Conn) SetMark(m uint32) {
+	if c.mark.Swap(m) != m && c.table != nil {
+		c.table.cacheEvent(c, EventMark)
+	}
+}
 
 // Expires is the time left in seconds at now (nf_ct_expires / HZ, as
 // xt_conntrack --ctexpire and the listings see it); for an entry not yet
 // confirmed, its full timeout.
 func (c *Conn) Expires(now int64) uint32 {
-	d := c.expiresNS(now)
-	return uint32(d / 1e9)
+	// The kernel counts in jiffies: a timeout set this jiffy still shows
+	// in full. Time left is rounded up to the jiffy (the clock's phase
+	// taken as zero), then truncated to seconds.
+	j := (c.expiresNS(now) + jiffy - 1) / jiffy
+	return uint32(j / hz)
 }
+
+// hz is CONFIG_HZ of the kernels nfgo follows (Debian's and this
+// machine's: 250); jiffy is one tick in ns.
+const (
+	hz    = 250
+	jiffy = 1e9 / hz
+)
 
 func (c *Conn) expiresNS(now int64) int64 {
 	to := c.timeout.Load()
@@ -188,6 +203,10 @@ const numLocks = 1024 // CONNTRACK_LOCKS
 // Table is a connection tracking table (one network namespace's). It is
 // safe for concurrent use.
 type Table struct {
+	// Events, when set before use, receives the entries' events
+	// (event.go).
+	Events EventFunc
+
 	cfg     Config
 	seed    uint64
 	heads   []*node
@@ -274,7 +293,7 @@ func (t *Table) find(tp *Tuple, zone uint16, h uint32, now int64) (*Conn, Dir) {
 	}
 	l.RUnlock()
 	if stale != nil {
-		t.kill(stale)
+		t.kill(stale, now)
 	}
 	return found, dir
 }
@@ -318,7 +337,7 @@ func (t *Table) unlink(n *node, b uint32) {
 
 // kill removes an entry from the table (nf_ct_delete); false if it was
 // already dying.
-func (t *Table) kill(ct *Conn) bool {
+func (t *Table) kill(ct *Conn, now int64) bool {
 	for {
 		s := ct.status.Load()
 		if s&StatusDying != 0 {
@@ -343,14 +362,15 @@ func (t *Table) kill(ct *Conn) bool {
 	if ct.master != nil {
 		ct.master.children.Add(-1)
 	}
+	t.destroyed(ct, now)
 	return true
 }
 
-// Delete removes an entry (conntrack -D).
-func (t *Table) Delete(ct *Conn) bool { return t.kill(ct) }
+// Delete removes an entry (conntrack -D) at time now.
+func (t *Table) Delete(ct *Conn, now int64) bool { return t.kill(ct, now) }
 
-// Flush removes every entry (conntrack -F).
-func (t *Table) Flush() {
+// Flush removes every entry (conntrack -F) at time now.
+func (t *Table) Flush(now int64) {
 	var all []*Conn
 	for b := range t.heads {
 		l := t.lockOf(uint32(b))
@@ -363,7 +383,7 @@ func (t *Table) Flush() {
 		l.RUnlock()
 	}
 	for _, ct := range all {
-		t.kill(ct)
+		t.kill(ct, now)
 	}
 }
 
@@ -385,7 +405,7 @@ func (t *Table) GC(now int64) int {
 		}
 		l.RUnlock()
 		for _, ct := range batch {
-			if t.kill(ct) {
+			if t.kill(ct, now) {
 				n++
 			}
 		}
@@ -425,11 +445,11 @@ func (t *Table) earlyDrop(h uint32, now int64) bool {
 		}
 		l.RUnlock()
 		for _, ct := range stale {
-			t.kill(ct)
+			t.kill(ct, now)
 		}
 		drops := 0
 		for _, ct := range victims {
-			if t.kill(ct) {
+			if t.kill(ct, now) {
 				drops++
 			}
 		}
@@ -481,10 +501,8 @@ func (t *Table) newConn(tp *Tuple, repl *Tuple, zone uint16, h uint32) *Conn {
 // accepted unchanged. An entry never confirmed (its packet dropped) simply
 // vanishes.
 func (t *Table) Confirm(ct *Conn, ci CtInfo, now int64) (*Conn, bool) {
-	if ct == nil || ci.IsReply() {
-		return ct, true
-	}
-	if ct.Confirmed() {
+	if ct == nil || ci.IsReply() || ct.Confirmed() {
+		t.deliver(ct, now)
 		return ct, true
 	}
 	if ct.status.Load()&StatusDying != 0 {
@@ -524,6 +542,15 @@ func (t *Table) Confirm(ct *Conn, ci CtInfo, now int64) (*Conn, bool) {
 	if ct.master != nil {
 		ct.master.children.Add(1)
 	}
+	if ct.helper != nil {
+		t.cacheEvent(ct, EventHelper)
+	}
+	if ct.master != nil {
+		t.cacheEvent(ct, EventRelated)
+	} else {
+		t.cacheEvent(ct, EventNew)
+	}
+	t.deliver(ct, now)
 	return ct, true
 }
 

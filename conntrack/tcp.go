@@ -511,7 +511,7 @@ func (t *Table) tcpPacket(ct *Conn, ci CtInfo, p *packet.Parsed, l4 []byte, now 
 			if (st.seen[dir].flags|st.seen[1-dir].flags)&tcpFlagCloseInit != 0 ||
 				(st.lastDir == dir && st.lastIndex == tcpRstSet) {
 				ct.mu.Unlock()
-				if t.kill(ct) {
+				if t.kill(ct, now) {
 					return vRepeat
 				}
 				return vDrop
@@ -648,11 +648,14 @@ func (t *Table) tcpPacket(ct *Conn, ci CtInfo, p *packet.Parsed, l4 []byte, now 
 		timeout = to[ns]
 	}
 	ct.mu.Unlock()
+	if ns != old {
+		t.cacheEvent(ct, EventProtoinfo)
+	}
 
 	s := ct.status.Load()
 	if s&StatusSeenReply == 0 {
 		if sg.rst() {
-			t.kill(ct)
+			t.kill(ct, now)
 			return vAccept
 		}
 		if index == tcpSynSet && old == TCPSynSent {
@@ -662,7 +665,9 @@ func (t *Table) tcpPacket(ct *Conn, ci CtInfo, p *packet.Parsed, l4 []byte, now 
 			timeout = to[tcpUnack]
 		}
 	} else if s&StatusAssured == 0 && (old == TCPSynRecv || old == TCPEstablished) && ns == TCPEstablished {
-		ct.status.Or(StatusAssured)
+		if ct.status.Or(StatusAssured)&StatusAssured == 0 {
+			t.cacheEvent(ct, EventAssured)
+		}
 	}
 	ct.refresh(now, timeout)
 	return vAccept

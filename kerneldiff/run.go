@@ -71,6 +71,11 @@ type Outcome struct {
 	// (kernel side; "" when the conntrack tool is missing); nfgo's is
 	// its table at the last packet (CT, End).
 	Conntrack string
+	// Events are the connection tracking events, as `conntrack -E`
+	// prints them: on the kernel side from the router's conntrack -E
+	// during the traffic (nil when the tool is missing), on nfgo's from
+	// its table while replaying.
+	Events []string
 	// Replies are the IPv4 packets the router generated (Scenario.Replies;
 	// nil otherwise), in order: captured from the kernel's router, the
 	// Emitted packets nfgo sent out through OUTPUT and POSTROUTING.
@@ -228,6 +233,16 @@ func RunKernel(t *testing.T, tp *Topo, sc *Scenario) (Outcome, []frame) {
 		dumps = append(dumps, cmd)
 		dumpErrs = append(dumpErrs, errb)
 	}
+	// The router's connection tracking events during the traffic.
+	var evCmd *exec.Cmd
+	evOut := &bytes.Buffer{}
+	if _, err := exec.LookPath("conntrack"); err == nil {
+		evCmd = exec.Command("ip", "netns", "exec", tp.R.Name, "conntrack", "-E")
+		evCmd.Stdout = evOut
+		if err := evCmd.Start(); err != nil {
+			evCmd = nil
+		}
+	}
 	time.Sleep(1200 * time.Millisecond)
 	km, err := openKmsg()
 	if err != nil {
@@ -242,6 +257,20 @@ func RunKernel(t *testing.T, tp *Topo, sc *Scenario) (Outcome, []frame) {
 	}
 	waitCaptures(dir+"/r0.pcap", dir+"/r1.pcap", dir+"/any.pcap")
 	tp.AnyCapture = dir + "/any.pcap"
+	var events []string
+	if evCmd != nil {
+		evCmd.Process.Signal(os.Interrupt)
+		evCmd.Wait()
+		events = []string{}
+		for _, l := range strings.Split(evOut.String(), "\n") {
+			// Changes the scenario made with the conntrack tool on the
+			// router ([USERSPACE]: -U, -D) have no counterpart in the
+			// replay; nfgo's tool is compared on its own.
+			if strings.HasPrefix(strings.TrimLeft(l, " "), "[") && !strings.Contains(l, "[USERSPACE]") {
+				events = append(events, l)
+			}
+		}
+	}
 	for i, d := range dumps {
 		d.Process.Signal(os.Interrupt)
 		d.Wait()
@@ -256,6 +285,7 @@ func RunKernel(t *testing.T, tp *Topo, sc *Scenario) (Outcome, []frame) {
 	}
 	var o Outcome
 	o.Conntrack = ctList
+	o.Events = events
 	marker := fmt.Sprintf("10.%d.", tp.N)
 	for _, l := range km.lines() {
 		if !strings.Contains(l, marker) {
@@ -478,6 +508,10 @@ func RunNfgo(t *testing.T, tp *Topo, sc *Scenario, frames []frame) Outcome {
 	if err != nil {
 		t.Fatalf("nfgo: %v", err)
 	}
+	o.Events = []string{}
+	rp.Stack.CT.Events = func(events uint32, c *conntrack.Conn, now int64) {
+		o.Events = append(o.Events, strings.TrimSuffix(string(c.AppendEvent(nil, events, now)), "\n"))
+	}
 	if tp.AnyCapture != "" {
 		// The router's `tcpdump -i any` capture: interfaces from the
 		// SLL2 indexes, directions from the packet types.
@@ -553,6 +587,9 @@ func Compare(t *testing.T, name string, k, n Outcome) bool {
 		var b bytes.Buffer
 		n.CT.WriteList(&b, n.End)
 		diff("conntrack -L (timeouts blanked)", ctListing(k.Conntrack), ctListing(b.String()))
+	}
+	if k.Events != nil {
+		diff("conntrack -E events", k.Events, n.Events)
 	}
 	if k.Replies != nil || n.Replies != nil {
 		hexes := func(ps [][]byte) []string {

@@ -394,7 +394,7 @@ func (x *Ctx) usedTupleHarder(t *conntrack.Tuple, ct *conntrack.Conn, left uint3
 	if int32(ct.TCPSeenEnd(conntrack.Original)-other.TCPSeenEnd(conntrack.Original)) <= 0 {
 		return true
 	}
-	return !x.Table.Delete(other)
+	return !x.Table.Delete(other, x.Now)
 }
 
 // OriginalDst is what getsockopt(SO_ORIGINAL_DST) answers a transparent

@@ -115,7 +115,7 @@ func run(c *command, env *Env, now int64, out, errw *strings.Builder) (int, erro
 			}
 		})
 		for _, e := range victims {
-			if !t.Delete(e.c) {
+			if !t.Delete(e.c, now) {
 				continue // vanished meanwhile
 			}
 			c.print(out, e, "-D ")
@@ -152,6 +152,7 @@ func run(c *command, env *Env, now int64, out, errw *strings.Builder) (int, erro
 				return 0, otherErr("Operation failed: Operation not supported")
 			}
 			e.c.SetMark(m)
+			t.ReportUpdate(e.c, now)
 			// Only the first updated entry comes back printed: conntrack
 			// 1.4.7 reads one answer to its GETs per run.
 			if counter == 0 {
@@ -161,7 +162,7 @@ func run(c *command, env *Env, now int64, out, errw *strings.Builder) (int, erro
 		}
 	case cmdFlush:
 		if c.family == afUnspec || c.family == afInet {
-			t.Flush()
+			t.Flush(now)
 		}
 		errw.WriteString(errPrefix + "connection tracking table has been emptied.\n")
 	case cmdExpFlush:

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/nfgo/nfgo/capture"
+	"github.com/nfgo/nfgo/conntrack"
 	"github.com/nfgo/nfgo/internal/offline"
 	"github.com/nfgo/nfgo/logpipe"
 	"github.com/nfgo/nfgo/netfilter"
@@ -72,6 +73,9 @@ Options:
   --verdicts FILE       one JSON line per packet: its path and verdict
   --save-counters FILE  the final counters, as iptables-save -c prints them
   --conntrack FILE      the final connection table, as conntrack -L prints it
+  --conntrack-events FILE
+                        the connection tracking events, as conntrack -E
+                        prints them (NEW, UPDATE, DESTROY)
   --save-sets FILE      the final sets, as ipset save prints them
   --recent DIR          the final recent lists, one file per list as
                         /proc/net/xt_recent shows them
@@ -84,7 +88,7 @@ type options struct {
 	rulesFile, ipsetsFile, hostFile, routesFile string
 	logFile, verdictsFile, countersFile, ctFile string
 	setsFile, recentDir, acceptedFile           string
-	droppedFile                                 string
+	droppedFile, ctEventsFile                   string
 	noForward, quiet                            bool
 	captures                                    []string
 	logRoutes                                   []logpipe.RouteSpec
@@ -138,6 +142,8 @@ func parseArgs(args []string) (*options, error) {
 			o.countersFile, err = val()
 		case "--conntrack":
 			o.ctFile, err = val()
+		case "--conntrack-events":
+			o.ctEventsFile, err = val()
 		case "--save-sets":
 			o.setsFile, err = val()
 		case "--recent":
@@ -249,6 +255,12 @@ func Main(args []string, env *Env) int {
 	if err != nil {
 		return fail(env, "%v", err)
 	}
+	var ctEvents []byte
+	if o.ctEventsFile != "" {
+		r.Stack.CT.Events = func(events uint32, c *conntrack.Conn, now int64) {
+			ctEvents = c.AppendEvent(ctEvents, events, now)
+		}
+	}
 	// A progress bar on a terminal for long captures; nothing otherwise.
 	var bar *progressbar.ProgressBar
 	if f, ok := env.Stderr.(*os.File); ok && len(pkts) >= 100000 {
@@ -289,6 +301,11 @@ func Main(args []string, env *Env) int {
 	}
 	if o.ctFile != "" {
 		if err := writeFile(o.ctFile, func(w io.Writer) error { _, err := r.Stack.CT.WriteList(w, end); return err }); err != nil {
+			return fail(env, "%v", err)
+		}
+	}
+	if o.ctEventsFile != "" {
+		if err := writeFile(o.ctEventsFile, func(w io.Writer) error { _, err := w.Write(ctEvents); return err }); err != nil {
 			return fail(env, "%v", err)
 		}
 	}
