@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"math/rand"
 	"net/http/httptest"
 	"net/netip"
@@ -447,23 +449,15 @@ s.shutdown(socket.SHUT_WR)
 r.join()
 print(hashlib.sha256(data).hexdigest(), hashlib.sha256(bytes(got)).hexdigest(), len(got))
 `
-	srv := exec.Command("ip", "netns", "exec", s.Name, "python3", "-c", server)
-	pr, _ := srv.StdoutPipe()
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Process.Kill()
-	pr.Read(make([]byte, 10))
+	rest := startServer(t, s, server)
 	out, e, code := c.Run("python3", "-c", client)
 	if code != 0 {
 		t.Fatalf("client: %s", e)
 	}
-	b := make([]byte, 200)
-	k, _ := pr.Read(b)
-	srv.Wait()
-	cf, sf := strings.Fields(out), strings.Fields(string(b[:k]))
+	so := rest()
+	cf, sf := strings.Fields(out), strings.Fields(so)
 	if len(cf) != 3 || len(sf) != 2 {
-		t.Fatalf("client said %q, server %q", out, b[:k])
+		t.Fatalf("client said %q, server %q", out, so)
 	}
 	if sf[0] != "10.76.2.1" {
 		t.Errorf("the server saw %s, not the gateway's address (MASQUERADE)", sf[0])
@@ -533,20 +527,11 @@ msg = b"".join(bytes([i + 65]) * 1000 for i in range(8))
 for _ in range(4):
     u.sendto(msg, ("10.76.2.2", 9000))
 `
-	srv := exec.Command("ip", "netns", "exec", s.Name, "python3", "-c", server)
-	pr, _ := srv.StdoutPipe()
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Process.Kill()
-	pr.Read(make([]byte, 6))
+	rest := startServer(t, s, server)
 	if _, e, code := c.Run("python3", "-c", client); code != 0 {
 		t.Fatalf("client: %s", e)
 	}
-	b := make([]byte, 300)
-	k, _ := pr.Read(b)
-	srv.Wait()
-	if got, want := strings.TrimSpace(string(b[:k])), "32 [(1000, True, '10.76.2.1')]"; got != want {
+	if got, want := strings.TrimSpace(rest()), "32 [(1000, True, '10.76.2.1')]"; got != want {
 		t.Errorf("server got %q, want %q", got, want)
 	}
 	t.Logf("GSO packets %d of %d received", g.GSO.Load(), g.Received.Load())
@@ -651,24 +636,16 @@ s.shutdown(socket.SHUT_WR)
 r.join()
 print(hashlib.sha256(data).hexdigest(), hashlib.sha256(bytes(got)).hexdigest(), len(got))
 `
-	srv := exec.Command("ip", "netns", "exec", far.Name, "python3", "-c", server)
-	pr, _ := srv.StdoutPipe()
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Process.Kill()
-	pr.Read(make([]byte, 10))
+	rest := startServer(t, far, server)
 	out, e, code := c.Run("python3", "-c", client)
 	if code != 0 {
 		csum, _, _ := far.Run("nstat", "-az", "TcpInCsumErrors")
 		t.Fatalf("client: %s\nthe far host's checksum errors:\n%s", e, csum)
 	}
-	b := make([]byte, 200)
-	k, _ := pr.Read(b)
-	srv.Wait()
-	cf, sf := strings.Fields(out), strings.Fields(string(b[:k]))
+	so := rest()
+	cf, sf := strings.Fields(out), strings.Fields(so)
 	if len(cf) != 3 || len(sf) != 2 {
-		t.Fatalf("client said %q, server %q", out, b[:k])
+		t.Fatalf("client said %q, server %q", out, so)
 	}
 	if sf[0] != "10.76.2.1" || sf[1] != cf[0] {
 		t.Errorf("the far server saw %s send data with SHA-256 %s; want 10.76.2.1 (MASQUERADE) and %s", sf[0], sf[1], cf[0])
@@ -678,5 +655,32 @@ print(hashlib.sha256(data).hexdigest(), hashlib.sha256(bytes(got)).hexdigest(), 
 	}
 	if g.GSO.Load() == 0 {
 		t.Error("no GSO super-packet was received")
+	}
+}
+
+// startServer runs a Python server in ns and waits for its first line
+// (it is listening); rest waits for it to end and returns what else it
+// printed, and its errors.
+func startServer(t *testing.T, ns *netns.NS, script string) (rest func() string) {
+	t.Helper()
+	srv := exec.Command("ip", "netns", "exec", ns.Name, "python3", "-c", script)
+	pr, err := srv.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var serr strings.Builder
+	srv.Stderr = &serr
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	r := bufio.NewReader(pr)
+	if _, err := r.ReadString('\n'); err != nil {
+		t.Fatalf("server did not start: %v %s", err, serr.String())
+	}
+	return func() string {
+		b, _ := io.ReadAll(r)
+		srv.Wait()
+		return string(b) + serr.String()
 	}
 }
