@@ -487,9 +487,8 @@ func (w *worker) sendFinished(out *device, p *packet.Parsed) {
 		}
 		return
 	}
-	if packet.FinishChecksum(p.B, p.IHL, csumOffset(p.Proto)) {
-		w.send(out, p.B, nil)
-	}
+	p.FinishPartial()
+	w.send(out, p.B, nil)
 }
 
 func (w *worker) writeFrame(out *device, frame []byte) {

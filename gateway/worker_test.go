@@ -19,8 +19,8 @@ import (
 	"github.com/nfgo/nfgo/xt"
 )
 
-// testGateway is a gateway between devices "gin" (10.76.1.1/24) and
-// "gout" (10.76.2.1/24) without TUNs: the frames written to a device
+// testGateway is a gateway between devices "gin" (10.76.1.1/24, MTU
+// 9000) and "gout" (10.76.2.1/24, MTU 1500) without TUNs: the frames written to a device
 // land in its last frame.
 func testGateway(t testing.TB, ruleset string) (g *Gateway, in, out *device, last map[*device][]byte, frames map[*device]int) {
 	t.Helper()
@@ -39,7 +39,11 @@ func testGateway(t testing.TB, ruleset string) (g *Gateway, in, out *device, las
 	last, frames = map[*device][]byte{}, map[*device]int{}
 	for i, a := range []string{"gin 10.76.1.1/24", "gout 10.76.2.1/24"} {
 		name, pfx := a[:strings.IndexByte(a, ' ')], netip.MustParsePrefix(a[strings.IndexByte(a, ' ')+1:])
-		d := &device{cfg: DeviceConfig{Name: name, Addr: pfx, MTU: 1500}, hdr: vnetHdrLen}
+		mtu := 1500
+		if name == "gin" {
+			mtu = 9000 // packets bigger than gout's MTU can arrive
+		}
+		d := &device{cfg: DeviceConfig{Name: name, Addr: pfx, MTU: mtu}, hdr: vnetHdrLen}
 		buf := make([]byte, 0, 70000)
 		d.capture = func(f []byte) {
 			last[d] = append(buf[:0], f...)
@@ -48,7 +52,7 @@ func testGateway(t testing.TB, ruleset string) (g *Gateway, in, out *device, las
 		last[d] = nil
 		g.devs[name] = d
 		g.order = append(g.order, d)
-		ifaces = append(ifaces, &host.Interface{Index: i + 2, Name: name, MTU: 1500, Up: true, LinkType: "none",
+		ifaces = append(ifaces, &host.Interface{Index: i + 2, Name: name, MTU: mtu, Up: true, LinkType: "none",
 			Addrs: []host.Addr{{IP: pfx.Addr(), PrefixLen: pfx.Bits(), Scope: "global"}}})
 		routes = append(routes, host.Route{Dst: pfx.Masked(), Dev: name, Type: "unicast", PrefSrc: pfx.Addr()})
 	}
@@ -195,5 +199,48 @@ COMMIT
 		if packet.Checksum16(p.B[20:], p.Src>>16+p.Src&0xFFFF+p.Dst>>16+p.Dst&0xFFFF+6+uint32(len(p.B)-20)) != 0 {
 			t.Fatal("last segment's TCP checksum invalid")
 		}
+	}
+}
+
+// A datagram with a partial checksum that must be fragmented has its
+// checksum completed first, as ip_do_fragment does: the reassembled
+// datagram verifies.
+func TestWorkerFragmentsPartialComplete(t *testing.T) {
+	const open = `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+COMMIT
+`
+	g, in, out, last, frames := testGateway(t, open)
+	w := g.newWorker(in)
+	data := packet.Build(&packet.Spec{Src: ip4("10.76.1.2"), Dst: ip4("10.76.2.2"), Proto: packet.ProtoUDP, SrcPort: 40000, DstPort: 9000, TTL: 64, PayloadLen: 3000})
+	for i := range data[28:] {
+		data[28+i] = byte(i * 11)
+	}
+	src, dst := ip4("10.76.1.2"), ip4("10.76.2.2")
+	binary.BigEndian.PutUint16(data[26:], ^packet.Checksum16(nil, src>>16+src&0xFFFF+dst>>16+dst&0xFFFF+17+uint32(len(data)-20)))
+	var udp []byte
+	last[out] = nil
+	out.capture = func(f []byte) {
+		frames[out]++
+		var p packet.Parsed
+		if err := p.Decode(f[vnetHdrLen:]); err != nil {
+			t.Fatal(err)
+		}
+		if h := decodeVnetHdr(f); h != (vnetHdr{}) {
+			t.Errorf("a fragment carries offloads: %+v", h)
+		}
+		if int(p.FragOffset())*8 != len(udp) {
+			t.Fatalf("fragment at %d, have %d bytes", p.FragOffset()*8, len(udp))
+		}
+		udp = append(udp, p.B[p.IHL:]...)
+	}
+	feed(w, vnetHdr{flags: unix.VIRTIO_NET_HDR_F_NEEDS_CSUM, csumStart: 20, csumOffset: 6}, data)
+	if frames[out] != 3 || len(udp) != len(data)-20 {
+		t.Fatalf("%d fragments, %d bytes", frames[out], len(udp))
+	}
+	if packet.Checksum16(udp, src>>16+src&0xFFFF+dst>>16+dst&0xFFFF+17+uint32(len(udp))) != 0 {
+		t.Fatal("the reassembled datagram's checksum does not verify")
 	}
 }

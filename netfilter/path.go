@@ -300,6 +300,11 @@ func (s *Stack) Receive(p *xt.Pkt, in string, mac []byte) Outcome {
 			o.Sent, o.OutIface = true, rt.Dev
 			return o
 		}
+		if p.CsumPartial && len(p.B) > mtu {
+			// ip_do_fragment completes a partial checksum first:
+			// the fragments carry the finished sum.
+			p.FinishPartial()
+		}
 		frags, need := fragmentOut(p.B, mtu, &fi)
 		if need {
 			s.fragNeeded(p, mtu, false, &o)

@@ -47,6 +47,21 @@ func FinishChecksum(b []byte, start, off int) bool {
 	return true
 }
 
+// FinishPartial completes p's partial TCP or UDP checksum in place, as
+// skb_checksum_help does before the kernel fragments a packet or hands
+// it to a device that cannot: afterwards the checksum is complete.
+func (p *Parsed) FinishPartial() {
+	if !p.CsumPartial {
+		return
+	}
+	off := 16
+	if p.Proto == ProtoUDP {
+		off = 6
+	}
+	FinishChecksum(p.B, p.IHL, off)
+	p.CsumPartial = false
+}
+
 // Segment cuts the GSO super-packet p (TCP or UDP, checksum partial) into
 // the packets a device would send: each with the headers repeated,
 // GSOSize bytes of payload (the last one the rest), its own total
