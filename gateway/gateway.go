@@ -5,9 +5,13 @@
 // routing, INPUT or FORWARD, OUTPUT, POSTROUTING, with conntrack, NAT,
 // sets, REJECT replies — then written to the device the route chose.
 // Packets to the gateway's own addresses get what a host gives them: ICMP
-// echo requests are answered. The ruleset and sets come from the rule
-// store at start and again on Reload (SIGHUP in the daemon); a reload is
-// one atomic swap, so established connections carry on.
+// echo requests are answered. The devices have checksum and segmentation
+// offloads: a GSO super-packet (up to 64 KiB of one TCP or UDP flow)
+// crosses the ruleset once, whole, and leaves as it came, NAT updating
+// its partial checksum, as the kernel's own forwarding path handles it.
+// The ruleset and sets come from the rule store at start and again on
+// Reload (SIGHUP in the daemon); a reload is one atomic swap, so
+// established connections carry on.
 package gateway
 
 import (
@@ -21,8 +25,10 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
 	"golang.zx2c4.com/wireguard/tun"
 
 	"github.com/nfgo/nfgo/capture"
@@ -80,17 +86,25 @@ type Gateway struct {
 
 	// Counters, for metrics and tests.
 	Received, Forwarded, Delivered, Dropped, Generated, TUNErrors, LogLines atomic.Uint64
-	dropMu                                                                  sync.Mutex
-	drops                                                                   map[string]uint64
+	// GSO counts the received packets that were GSO super-packets (each
+	// crossed the stack once, whole, as in the kernel).
+	GSO    atomic.Uint64
+	dropMu sync.Mutex
+	drops  map[string]uint64
 }
 
 type device struct {
 	cfg DeviceConfig
 	tun tun.Device
-	wmu sync.Mutex
+	// rc is the TUN's file descriptor, read and written one frame at a
+	// time: wireguard/tun creates the device and negotiates its offloads,
+	// but its Read would split GSO super-packets, which the gateway
+	// forwards whole.
+	rc  syscall.RawConn
+	hdr int // vnetHdrLen when frames carry a virtio-net header, else 0
+	// capture, set by tests, takes the frames written to the device.
+	capture func(frame []byte)
 }
-
-const offset = 16 // headroom before each packet: the virtio-net header
 
 // New creates the TUN devices, configures their namespaces, loads the
 // rule store and builds the stack. Close undoes what it can.
@@ -116,6 +130,15 @@ func New(cfg Config) (*Gateway, error) {
 		d := &device{cfg: dc, tun: td}
 		g.devs[dc.Name] = d
 		g.order = append(g.order, d)
+		rc, err := td.File().SyscallConn()
+		if err == nil {
+			d.rc = rc
+			d.hdr, err = vnetHdrOf(rc)
+		}
+		if err != nil {
+			g.Close()
+			return nil, fmt.Errorf("TUN %s: %v", dc.Name, err)
+		}
 		if err := configure(dc); err != nil {
 			g.Close()
 			return nil, fmt.Errorf("TUN %s: %v", dc.Name, err)
@@ -297,78 +320,106 @@ func (g *Gateway) Close() {
 	}
 }
 
-func (g *Gateway) readLoop(d *device) error {
-	n := d.tun.BatchSize()
-	bufs := make([][]byte, n)
-	sizes := make([]int, n)
-	for i := range bufs {
-		bufs[i] = make([]byte, offset+65535)
-	}
-	b := &batch{out: map[*device][][]byte{}}
-	ev := &events{g: g}
-	for {
-		k, err := d.tun.Read(bufs, sizes, offset)
-		if err != nil {
-			if g.stopped.Load() || errors.Is(err, os.ErrClosed) {
-				return nil
-			}
-			if errors.Is(err, tun.ErrTooManySegments) {
-				g.TUNErrors.Add(1)
+// worker moves the packets that arrive on one device: it reads a frame,
+// runs it through the stack and writes what comes out, one at a time.
+// Everything it needs per packet lives here, so that the path from read
+// to write allocates nothing.
+type worker struct {
+	g  *Gateway
+	in *device
+	// buf holds the frame read: the packet always starts at vnetHdrLen,
+	// so that a forwarded packet is written from the same buffer with
+	// the output device's header just before it.
+	buf  []byte
+	n    int
+	err  error
+	read func(fd uintptr) bool
+
+	frame []byte
+	werr  error
+	write func(fd uintptr) bool
+
+	p   xt.Pkt
+	ev  events
+	out []byte // frames built for packets not in buf
+	res replay.Result
+	cap capture.Packet
+}
+
+func (g *Gateway) newWorker(d *device) *worker {
+	w := &worker{g: g, in: d, buf: make([]byte, vnetHdrLen+65535), ev: events{g: g}}
+	w.read = func(fd uintptr) bool {
+		for {
+			n, err := unix.Read(int(fd), w.buf[vnetHdrLen-w.in.hdr:])
+			if err == unix.EINTR {
 				continue
+			}
+			if err == unix.EAGAIN {
+				return false // wait for the fd to be readable
+			}
+			w.n, w.err = n, err
+			return true
+		}
+	}
+	w.write = func(fd uintptr) bool {
+		for {
+			_, err := unix.Write(int(fd), w.frame)
+			if err == unix.EINTR {
+				continue
+			}
+			if err == unix.EAGAIN {
+				return false
+			}
+			w.werr = err
+			return true
+		}
+	}
+	return w
+}
+
+func (g *Gateway) readLoop(d *device) error {
+	w := g.newWorker(d)
+	for {
+		err := d.rc.Read(w.read)
+		if err == nil {
+			err = w.err
+		}
+		if err != nil {
+			if g.stopped.Load() || errors.Is(err, os.ErrClosed) || errors.Is(err, unix.EBADFD) {
+				return nil
 			}
 			return fmt.Errorf("%s: read: %v", d.cfg.Name, err)
 		}
-		for i := 0; i < k; i++ {
-			g.handle(d, bufs[i], sizes[i], ev, b)
-		}
-		g.flush(b)
+		w.handle(w.n - d.hdr)
 	}
 }
 
-// batch collects, per output device, the packets one read produced, each
-// with offset bytes of headroom, so that they are written in one call
-// (which lets the TUN driver coalesce TCP segments: GRO).
-type batch struct {
-	out map[*device][][]byte
-}
-
-func (b *batch) add(d *device, buf []byte) {
-	b.out[d] = append(b.out[d], buf)
-}
-
-// headroom copies a packet into a buffer with the write offset before it.
-func headroom(p []byte) []byte {
-	buf := make([]byte, offset+len(p))
-	copy(buf[offset:], p)
-	return buf
-}
-
-func (g *Gateway) flush(b *batch) {
-	for d, bufs := range b.out {
-		if len(bufs) == 0 {
-			continue
-		}
-		d.wmu.Lock()
-		_, err := d.tun.Write(bufs, offset)
-		d.wmu.Unlock()
-		if err != nil && !g.stopped.Load() {
-			g.TUNErrors.Add(1)
-			g.log.Warn("TUN write", "device", d.cfg.Name, "err", err)
-		}
-		b.out[d] = bufs[:0]
-	}
-}
-
-// handle runs one packet that arrived on d through the stack. The packet
-// is decoded in place (buf[offset:offset+size]); when it is forwarded
-// whole, the same buffer goes out, headroom included.
-func (g *Gateway) handle(d *device, buf []byte, size int, ev *events, b *batch) {
+// handle runs the packet of n bytes in w.buf (after the input device's
+// header, if it has one) through the stack. The packet is decoded and
+// rewritten in place; when it is forwarded whole, the same buffer goes
+// out. A GSO super-packet crosses the stack once, as in the kernel.
+func (w *worker) handle(n int) {
+	g, d := w.g, w.in
 	g.Received.Add(1)
-	p := &xt.Pkt{Time: time.Now().UnixNano(), Events: ev}
-	if p.Decode(buf[offset:offset+size]) != nil {
+	var h vnetHdr
+	if d.hdr > 0 {
+		if n < 0 {
+			g.Dropped.Add(1)
+			g.countDrop(&netfilter.Outcome{Drop: "malformed"})
+			return
+		}
+		h = decodeVnetHdr(w.buf[:vnetHdrLen])
+	}
+	p := &w.p
+	scratch := p.Scratch[:0]
+	*p = xt.Pkt{Time: time.Now().UnixNano(), Events: &w.ev, Scratch: scratch}
+	if p.Decode(w.buf[vnetHdrLen:vnetHdrLen+n]) != nil || !h.apply(&p.Parsed) {
 		g.Dropped.Add(1)
 		g.countDrop(&netfilter.Outcome{Drop: "malformed"})
 		return
+	}
+	if p.GSOSize > 0 {
+		g.GSO.Add(1)
 	}
 	// The packet as it arrived, for the reset tracker (its bytes are
 	// rewritten in place on the way).
@@ -380,9 +431,9 @@ func (g *Gateway) handle(d *device, buf []byte, size int, ev *events, b *batch) 
 	o := g.Stack.Receive(p, d.cfg.Name, nil)
 	if tcp || len(o.Emitted) > 0 {
 		// Resets are TCP: other packets cost the tracker nothing.
-		g.observe(d, p, rst, &o, tcp)
+		w.observe(p, rst, &o, tcp)
 	}
-	g.emit(&o, b)
+	w.emit(&o)
 	switch {
 	case o.Sent:
 		g.Forwarded.Add(1)
@@ -390,34 +441,86 @@ func (g *Gateway) handle(d *device, buf []byte, size int, ev *events, b *batch) 
 		if out == nil {
 			return
 		}
-		switch {
-		case o.Fragments != nil:
+		if o.Fragments != nil {
 			for _, f := range o.Fragments {
-				b.add(out, headroom(f))
+				w.send(out, f, nil)
 			}
-		case len(p.B) == size:
-			b.add(out, buf[:offset+size])
-		default:
-			b.add(out, headroom(p.B))
+			return
 		}
+		w.send(out, p.B, &p.Parsed)
 	case o.Local:
 		g.Delivered.Add(1)
-		g.local(p, ev, b)
+		w.local(p)
 	default:
 		g.Dropped.Add(1)
 		g.countDrop(&o)
 	}
 }
 
+// send writes packet b to device out. off describes its offload state
+// (nil: complete checksums, no segmentation). A packet still where it was
+// read is written from there; others are copied behind a header first.
+func (w *worker) send(out *device, b []byte, off *packet.Parsed) {
+	if off != nil && off.CsumPartial && out.hdr == 0 {
+		w.sendFinished(out, off)
+		return
+	}
+	var frame []byte
+	if len(b) > 0 && len(w.buf) > vnetHdrLen && &b[0] == &w.buf[vnetHdrLen] {
+		frame = w.buf[vnetHdrLen-out.hdr : vnetHdrLen+len(b)]
+	} else {
+		w.out = append(append(w.out[:0], make([]byte, vnetHdrLen)...), b...)
+		frame = w.out[vnetHdrLen-out.hdr:]
+	}
+	if out.hdr > 0 {
+		putVnetHdr(frame[:vnetHdrLen], off)
+	}
+	w.writeFrame(out, frame)
+}
+
+// sendFinished is send for a device without offloads: a partial
+// checksum is completed, a GSO packet segmented, in software.
+func (w *worker) sendFinished(out *device, p *packet.Parsed) {
+	if p.GSOSize > 0 {
+		for _, s := range packet.Segment(p) {
+			w.send(out, s, nil)
+		}
+		return
+	}
+	p.FinishPartial()
+	w.send(out, p.B, nil)
+}
+
+func (w *worker) writeFrame(out *device, frame []byte) {
+	if out.capture != nil {
+		out.capture(frame)
+		return
+	}
+	w.frame, w.werr = frame, nil
+	err := out.rc.Write(w.write)
+	if err == nil {
+		err = w.werr
+	}
+	if err != nil && !w.g.stopped.Load() {
+		w.g.TUNErrors.Add(1)
+		w.g.log.Warn("TUN write", "device", out.cfg.Name, "err", err)
+	}
+}
+
 // observe tells the reset tracker about a received packet and the
 // replies the stack made for it.
-func (g *Gateway) observe(d *device, p *xt.Pkt, rst []byte, o *netfilter.Outcome, tcp bool) {
+func (w *worker) observe(p *xt.Pkt, rst []byte, o *netfilter.Outcome, tcp bool) {
+	g := w.g
 	ip := rst
 	if ip == nil {
 		ip = p.B
 	}
 	if tcp {
-		g.RST.Observe(&replay.Result{Kind: "received", Pkt: &capture.Packet{Time: p.Time, Iface: d.cfg.Name, IP: ip}, Conn: p.Conn, CtInfo: p.CtInfo})
+		// The tracker keeps nothing of the result but what it copies,
+		// so the worker's own serves every packet.
+		w.cap = capture.Packet{Time: p.Time, Iface: w.in.cfg.Name, IP: ip}
+		w.res = replay.Result{Kind: "received", Pkt: &w.cap, Conn: p.Conn, CtInfo: p.CtInfo}
+		g.RST.Observe(&w.res)
 	}
 	for _, e := range o.Emitted {
 		if !e.Outcome.Sent || len(e.Packet) < 20 || e.Packet[9] != packet.ProtoTCP {
@@ -432,14 +535,14 @@ func (g *Gateway) observe(d *device, p *xt.Pkt, rst []byte, o *netfilter.Outcome
 	}
 }
 
-// emit queues the packets the stack generated (REJECT replies, ICMP
+// emit writes the packets the stack generated (REJECT replies, ICMP
 // errors) that left through a device.
-func (g *Gateway) emit(o *netfilter.Outcome, b *batch) {
+func (w *worker) emit(o *netfilter.Outcome) {
 	for _, e := range o.Emitted {
 		if e.Outcome.Sent {
-			if out := g.devs[e.Outcome.OutIface]; out != nil {
-				g.Generated.Add(1)
-				b.add(out, headroom(e.Packet))
+			if out := w.g.devs[e.Outcome.OutIface]; out != nil {
+				w.g.Generated.Add(1)
+				w.send(out, e.Packet, nil)
 			}
 		}
 	}
@@ -447,7 +550,8 @@ func (g *Gateway) emit(o *netfilter.Outcome, b *batch) {
 
 // local is the gateway's own stack for packets delivered to it: ICMP
 // echo requests are answered (through OUTPUT and POSTROUTING).
-func (g *Gateway) local(p *xt.Pkt, ev *events, b *batch) {
+func (w *worker) local(p *xt.Pkt) {
+	g := w.g
 	if p.Proto != packet.ProtoICMP || p.ICMPType != 8 || p.FragOffset() != 0 || p.IsFragment() {
 		return
 	}
@@ -461,15 +565,15 @@ func (g *Gateway) local(p *xt.Pkt, ev *events, b *batch) {
 	r[hl] = 0
 	r[hl+2], r[hl+3] = 0, 0
 	binary.BigEndian.PutUint16(r[hl+2:], packet.Checksum16(r[hl:], 0))
-	q := &xt.Pkt{Time: time.Now().UnixNano(), Events: ev}
+	q := &xt.Pkt{Time: time.Now().UnixNano(), Events: &w.ev}
 	if q.Decode(r) != nil {
 		return
 	}
 	o := g.Stack.Send(q)
-	g.emit(&o, b)
+	w.emit(&o)
 	if out := g.devs[o.OutIface]; o.Sent && out != nil {
 		g.Generated.Add(1)
-		b.add(out, headroom(q.B))
+		w.send(out, q.B, nil)
 	}
 }
 

@@ -23,12 +23,13 @@ var (
 	descDrops       = prometheus.NewDesc("nfgo_drops_total", "Dropped packets by reason.", []string{"reason"}, nil)
 	descLogLines    = prometheus.NewDesc("nfgo_log_lines_total", "LOG and TRACE lines written.", nil, nil)
 	descTUNErrors   = prometheus.NewDesc("nfgo_tun_errors_total", "TUN read and write errors.", nil, nil)
+	descGSO         = prometheus.NewDesc("nfgo_gso_packets_total", "GSO super-packets read from the TUN devices (each crossed the ruleset once, whole).", nil, nil)
 )
 
 type collector struct{ g *Gateway }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descRulePackets, descRuleBytes, descConntrack, descPackets, descDrops, descLogLines, descTUNErrors} {
+	for _, d := range []*prometheus.Desc{descRulePackets, descRuleBytes, descConntrack, descPackets, descDrops, descLogLines, descTUNErrors, descGSO} {
 		ch <- d
 	}
 }
@@ -66,6 +67,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	g.dropMu.Unlock()
 	ch <- prometheus.MustNewConstMetric(descLogLines, prometheus.CounterValue, float64(g.LogLines.Load()))
 	ch <- prometheus.MustNewConstMetric(descTUNErrors, prometheus.CounterValue, float64(g.TUNErrors.Load()))
+	ch <- prometheus.MustNewConstMetric(descGSO, prometheus.CounterValue, float64(g.GSO.Load()))
 }
 
 // MetricsHandler serves the gateway's metrics.

@@ -15,8 +15,9 @@
 // Not modelled: the ftp helper's NAT (nf_nat_ftp rewriting PORT/PASV
 // commands, with sequence adjustment), SCTP/DCCP/UDP-Lite ports (those
 // protocols are tracked as generic ones, so their ports are not
-// mapped), PPTP's GRE keys, and CHECKSUM_PARTIAL packets (checksums are
-// taken to be complete, as on a wire).
+// mapped) and PPTP's GRE keys. A packet whose transport checksum is
+// CHECKSUM_PARTIAL (a GSO super-packet from an offloading device) has
+// that field updated the kernel's partial way (see Packet).
 package nat
 
 import (
@@ -415,8 +416,12 @@ func OriginalDst(t *conntrack.Table, local uint32, localPort uint16, peer uint32
 // Packet is nf_nat_packet: rewrite packet b (an IPv4 packet, header at
 // offset 0) as the entry's binding says for this manip and direction.
 // rewritten says whether it changed; ok false means the kernel drops it
-// (too short to rewrite).
-func Packet(ct *conntrack.Conn, ci conntrack.CtInfo, m Manip, b []byte) (rewritten, ok bool) {
+// (too short to rewrite). partial says the TCP/UDP checksum field holds
+// only the pseudo-header sum (CHECKSUM_PARTIAL): it then follows the
+// address change in the opposite sense to a complete checksum and
+// ignores the port change, which the final sum will cover, as
+// inet_proto_csum_replace4 does.
+func Packet(ct *conntrack.Conn, ci conntrack.CtInfo, m Manip, b []byte, partial bool) (rewritten, ok bool) {
 	bit := uint32(conntrack.StatusDstNAT)
 	if m == Src {
 		bit = conntrack.StatusSrcNAT
@@ -431,7 +436,7 @@ func Packet(ct *conntrack.Conn, ci conntrack.CtInfo, m Manip, b []byte) (rewritt
 	}
 	// Aim to look like the inverse of the other direction.
 	target := manipTarget(ct.Tuple(1 - dir))
-	return true, manipPkt(b, 0, &target, m)
+	return true, manipPkt(b, 0, &target, m, partial)
 }
 
 // ICMPReply is nf_nat_icmp_reply_translation: an ICMP error RELATED to a
@@ -469,14 +474,14 @@ func ICMPReply(ct *conntrack.Conn, ci conntrack.CtInfo, m Manip, b []byte, verif
 		return true
 	}
 	other := ct.Tuple(1 - dir)
-	if !manipPkt(b, hl+8, &other, 1-m) {
+	if !manipPkt(b, hl+8, &other, 1-m, false) {
 		return false
 	}
 	icmp[2], icmp[3] = 0, 0
 	binary.BigEndian.PutUint16(icmp[2:4], checksum(icmp, 0))
 	target := invert(other)
 	target.Proto = protoICMP
-	return manipPkt(b, 0, &target, m)
+	return manipPkt(b, 0, &target, m, false)
 }
 
 // manipTarget is the inverse of o as far as manipPkt reads it
@@ -494,12 +499,12 @@ func manipTarget(o conntrack.Tuple) conntrack.Tuple {
 
 // manipPkt is nf_nat_ipv4_manip_pkt: the transport part, then the
 // address, of the IPv4 header at off.
-func manipPkt(b []byte, off int, t *conntrack.Tuple, m Manip) bool {
+func manipPkt(b []byte, off int, t *conntrack.Tuple, m Manip, partial bool) bool {
 	if len(b) < off+20 {
 		return false
 	}
 	hl := off + int(b[off]&0x0F)*4
-	if !l4Manip(b, off, hl, t, m) {
+	if !l4Manip(b, off, hl, t, m, partial) {
 		return false
 	}
 	ip := b[off:]
@@ -515,7 +520,7 @@ func manipPkt(b []byte, off int, t *conntrack.Tuple, m Manip) bool {
 
 // l4Manip is l4proto_manip_pkt. A quoted header inside an ICMP error may
 // carry only 8 bytes of TCP: its checksum is then left alone.
-func l4Manip(b []byte, ipOff, hl int, t *conntrack.Tuple, m Manip) bool {
+func l4Manip(b []byte, ipOff, hl int, t *conntrack.Tuple, m Manip, partial bool) bool {
 	switch t.Proto {
 	case protoTCP:
 		size := 8
@@ -535,6 +540,10 @@ func l4Manip(b []byte, ipOff, hl int, t *conntrack.Tuple, m Manip) bool {
 		if size < 20 {
 			return true
 		}
+		if partial {
+			pseudoUpdatePartial(b, ipOff, h[16:18], t, m)
+			return true
+		}
 		pseudoUpdate(b, ipOff, h[16:18], t, m)
 		csumReplace2(h[16:18], old, port)
 	case protoUDP:
@@ -546,7 +555,12 @@ func l4Manip(b []byte, ipOff, hl int, t *conntrack.Tuple, m Manip) bool {
 		if m == Src {
 			port, at = t.SrcPort, 0
 		}
-		if h[6] != 0 || h[7] != 0 {
+		if partial {
+			pseudoUpdatePartial(b, ipOff, h[6:8], t, m)
+			if h[6] == 0 && h[7] == 0 {
+				h[6], h[7] = 0xFF, 0xFF // CSUM_MANGLED_0
+			}
+		} else if h[6] != 0 || h[7] != 0 {
 			pseudoUpdate(b, ipOff, h[6:8], t, m)
 			csumReplace2(h[6:8], binary.BigEndian.Uint16(h[at:]), port)
 			if h[6] == 0 && h[7] == 0 {
@@ -593,6 +607,21 @@ func pseudoUpdate(b []byte, ipOff int, c []byte, t *conntrack.Tuple, m Manip) {
 	} else {
 		csumReplace4(c, binary.BigEndian.Uint32(ip[16:20]), t.Dst)
 	}
+}
+
+// pseudoUpdatePartial is pseudoUpdate for a CHECKSUM_PARTIAL field,
+// which holds the pseudo-header sum itself (not its complement): the
+// address change is added to it directly.
+func pseudoUpdatePartial(b []byte, ipOff int, c []byte, t *conntrack.Tuple, m Manip) {
+	ip := b[ipOff:]
+	from, to := binary.BigEndian.Uint32(ip[16:20]), t.Dst
+	if m == Src {
+		from, to = binary.BigEndian.Uint32(ip[12:16]), t.Src
+	}
+	s := uint32(binary.BigEndian.Uint16(c))
+	s = csumAdd(s, ^from)
+	s = csumAdd(s, to)
+	binary.BigEndian.PutUint16(c, ^csumFold(s))
 }
 
 // csumAdd is the kernel's csum_add: 32-bit ones' complement addition.
@@ -678,7 +707,7 @@ func Undo(t *conntrack.Table, b []byte, now int64) bool {
 	if pre == wire {
 		return false
 	}
-	return manipPkt(b, 0, &pre, Src) && manipPkt(b, 0, &pre, Dst)
+	return manipPkt(b, 0, &pre, Src, false) && manipPkt(b, 0, &pre, Dst, false)
 }
 
 // undoICMPError maps an ICMP error the host generated back to how its
@@ -699,12 +728,12 @@ func undoICMPError(t *conntrack.Table, b []byte, hl int, now int64) bool {
 	if pre == quoted {
 		return false
 	}
-	if !manipPkt(b, hl+8, &pre, Src) || !manipPkt(b, hl+8, &pre, Dst) {
+	if !manipPkt(b, hl+8, &pre, Src, false) || !manipPkt(b, hl+8, &pre, Dst, false) {
 		return false
 	}
 	icmp := b[hl:]
 	icmp[2], icmp[3] = 0, 0
 	binary.BigEndian.PutUint16(icmp[2:4], checksum(icmp, 0))
 	outer := conntrack.Tuple{Src: pre.Dst, Dst: pre.Src, Proto: protoICMP}
-	return manipPkt(b, 0, &outer, Src) && manipPkt(b, 0, &outer, Dst)
+	return manipPkt(b, 0, &outer, Src, false) && manipPkt(b, 0, &outer, Dst, false)
 }

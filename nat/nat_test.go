@@ -31,7 +31,7 @@ func TestManipKeepsChecksumsValid(t *testing.T) {
 		target := conntrack.Tuple{Src: rapid.Uint32().Draw(t, "nsrc"), Dst: rapid.Uint32().Draw(t, "ndst"), Proto: proto,
 			SrcPort: rapid.Uint16().Draw(t, "nsport"), DstPort: rapid.Uint16().Draw(t, "ndport")}
 		for _, m := range []Manip{Src, Dst} {
-			if !manipPkt(b, 0, &target, m) {
+			if !manipPkt(b, 0, &target, m, false) {
 				t.Fatalf("manip refused a whole packet")
 			}
 		}
@@ -131,4 +131,53 @@ func TestCsumReplace(t *testing.T) {
 	if v := binary.BigEndian.Uint16(c); v != 0 && v != 0xFFFF {
 		t.Fatalf("round trip gave %#04x", v)
 	}
+}
+
+// partialSum is what a sender offloading the checksum leaves in the
+// field (CHECKSUM_PARTIAL): the folded pseudo-header sum, uncomplemented.
+func partialSum(b []byte) uint16 {
+	src, dst := binary.BigEndian.Uint32(b[12:]), binary.BigEndian.Uint32(b[16:])
+	return ^packet.Checksum16(nil, src>>16+src&0xFFFF+dst>>16+dst&0xFFFF+uint32(b[9])+uint32(len(b)-20))
+}
+
+// A CHECKSUM_PARTIAL packet rewritten with partial set, then completed
+// as the device would (the sum of the transport bytes folded into the
+// field), has the same checksum as a full recomputation over the
+// rewritten packet: the address change reached the pseudo-header sum and
+// the port change was left to the final sum. Rewriting it as if the
+// checksum were complete would not give a valid packet.
+func TestManipPartialChecksum(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		proto := rapid.SampledFrom([]uint8{packet.ProtoTCP, packet.ProtoUDP}).Draw(t, "proto")
+		s := &packet.Spec{Src: rapid.Uint32().Draw(t, "src"), Dst: rapid.Uint32().Draw(t, "dst"), Proto: proto,
+			SrcPort: rapid.Uint16().Draw(t, "sport"), DstPort: rapid.Uint16().Draw(t, "dport"),
+			Seq: rapid.Uint32().Draw(t, "seq"), PayloadLen: rapid.IntRange(0, 3000).Draw(t, "n")}
+		b := packet.Build(s)
+		at := 20 + 16
+		if proto == packet.ProtoUDP {
+			at = 20 + 6
+		}
+		binary.BigEndian.PutUint16(b[at:], partialSum(b))
+		target := conntrack.Tuple{Src: rapid.Uint32().Draw(t, "nsrc"), Dst: rapid.Uint32().Draw(t, "ndst"), Proto: proto,
+			SrcPort: rapid.Uint16().Draw(t, "nsport"), DstPort: rapid.Uint16().Draw(t, "ndport")}
+		for _, m := range rapid.SampledFrom([][]Manip{{Src}, {Dst}, {Src, Dst}}).Draw(t, "manips") {
+			if !manipPkt(b, 0, &target, m, true) {
+				t.Fatalf("manip refused a whole packet")
+			}
+		}
+		if got, want := binary.BigEndian.Uint16(b[at:]), partialSum(b); got != want && got^want != 0xFFFF {
+			t.Fatalf("partial sum after NAT %04x, the rewritten packet's pseudo-header sum is %04x", got, want)
+		}
+		if !packet.FinishChecksum(b, 20, at-20) {
+			t.Fatal("FinishChecksum refused")
+		}
+		full := append([]byte(nil), b...)
+		full[at], full[at+1] = 0, 0
+		src, dst := binary.BigEndian.Uint32(b[12:]), binary.BigEndian.Uint32(b[16:])
+		want := packet.Checksum16(full[20:], src>>16+src&0xFFFF+dst>>16+dst&0xFFFF+uint32(proto)+uint32(len(b)-20))
+		got := binary.BigEndian.Uint16(b[at:])
+		if got != want && !(want == 0 && got == 0xFFFF) {
+			t.Fatalf("completed checksum %04x, full recomputation %04x", got, want)
+		}
+	})
 }

@@ -702,7 +702,8 @@ func (s *Stack) mtu(dev string) int {
 
 // exceedsMTU is ip_exceeds_mtu.
 func exceedsMTU(p *xt.Pkt, mtu int, fi *fragInfo) bool {
-	if len(p.B) <= mtu || p.FragOff&packet.FlagDF == 0 {
+	// A GSO packet's segments are what must fit.
+	if p.SegmentLen() <= mtu || p.FragOff&packet.FlagDF == 0 {
 		return false
 	}
 	if fi.maxSize > mtu {

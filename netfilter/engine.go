@@ -643,7 +643,7 @@ func (s *Snapshot) natHook(ct *ctable, h xt.Hook, p *xt.Pkt, res *Result) xt.Ver
 			}
 		}
 	}
-	rewritten, ok := nat.Packet(conn, p.CtInfo, m, p.B)
+	rewritten, ok := nat.Packet(conn, p.CtInfo, m, p.B, p.CsumPartial)
 	if !ok {
 		res.Table = "nat"
 		return xt.VerdictDrop

@@ -6,6 +6,7 @@ import (
 
 	"github.com/nfgo/nfgo/conntrack"
 	"github.com/nfgo/nfgo/host"
+	"github.com/nfgo/nfgo/packet"
 	"github.com/nfgo/nfgo/xt"
 )
 
@@ -289,6 +290,21 @@ func (s *Stack) Receive(p *xt.Pkt, in string, mac []byte) Outcome {
 	}
 	o.Verdict = r.Verdict
 	if r.Verdict == xt.VerdictAccept {
+		if p.GSOSize > 0 {
+			// A GSO packet leaves whole when its segments fit
+			// (ip_finish_output_gso); otherwise segmented, and each
+			// segment fragmented (DF was refused before FORWARD).
+			if p.SegmentLen() > mtu {
+				o.Fragments = segmentOut(p, mtu)
+			}
+			o.Sent, o.OutIface = true, rt.Dev
+			return o
+		}
+		if p.CsumPartial && len(p.B) > mtu {
+			// ip_do_fragment completes a partial checksum first:
+			// the fragments carry the finished sum.
+			p.FinishPartial()
+		}
 		frags, need := fragmentOut(p.B, mtu, &fi)
 		if need {
 			s.fragNeeded(p, mtu, false, &o)
@@ -297,6 +313,21 @@ func (s *Stack) Receive(p *xt.Pkt, in string, mac []byte) Outcome {
 		o.Sent, o.OutIface, o.Fragments = true, rt.Dev, frags
 	}
 	return o
+}
+
+// segmentOut is the software segmentation of a GSO packet whose segments
+// exceed the MTU, each segment then fragmented as ip_fragment cuts it.
+func segmentOut(p *xt.Pkt, mtu int) [][]byte {
+	var out [][]byte
+	for _, seg := range packet.Segment(&p.Parsed) {
+		var fi fragInfo
+		frags, _ := fragmentOut(seg, mtu, &fi)
+		if frags == nil {
+			frags = [][]byte{seg}
+		}
+		out = append(out, frags...)
+	}
+	return out
 }
 
 // Send runs a locally generated packet through OUTPUT and POSTROUTING.

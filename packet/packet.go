@@ -71,6 +71,17 @@ type Parsed struct {
 	ICMPType         uint8
 	ICMPCode         uint8
 	L4Complete       bool // the fixed transport header is all there
+
+	// Offload state, as the skb carries it (Decode clears it; the
+	// reader of a device with offloads sets it). CsumPartial is the
+	// kernel's CHECKSUM_PARTIAL: the TCP/UDP checksum field holds only
+	// the pseudo-header sum, which whoever segments or finalises the
+	// packet completes; it cannot be verified, and NAT updates it the
+	// partial way. GSOSize, when non-zero, makes the packet a GSO
+	// super-packet: its payload leaves as segments of GSOSize bytes, so
+	// the MTU applies to a segment, not to the whole packet.
+	CsumPartial bool
+	GSOSize     int
 }
 
 // Fragment offset in 8-byte units (the kernel's par->fragoff).

@@ -167,9 +167,10 @@ func (r *Reject) Target(p *Pkt) Verdict {
 // CHECKSUM_UNNECESSARY (good checksums only) the result is the same, with
 // CHECKSUM_COMPLETE in FORWARD the kernel skips the check — nfgo cannot
 // know the NIC and always checks. Locally generated packets (OUTPUT) are
-// CHECKSUM_PARTIAL, which the kernel counts as valid.
+// CHECKSUM_PARTIAL, which the kernel counts as valid, as are received
+// packets marked partial (GSO super-packets from an offloading device).
 func rejectChecksumOK(p *Pkt) bool {
-	if p.Hook == HookLocalOut {
+	if p.Hook == HookLocalOut || p.CsumPartial {
 		return true
 	}
 	var seed uint32
