@@ -40,7 +40,7 @@ func (t *Table) cacheEvent(ct *Conn, bits uint32) {
 // deliver is nf_ct_deliver_cached_events: the cached bits, if any, go to
 // the sink for a confirmed entry that is not dying.
 func (t *Table) deliver(ct *Conn, now int64) {
-	if t.Events == nil || ct == nil {
+	if t.Events == nil || ct == nil || ct.ecache.Load() == 0 {
 		return
 	}
 	ev := ct.ecache.Swap(0)

@@ -91,6 +91,47 @@ type Gateway struct {
 	GSO    atomic.Uint64
 	dropMu sync.Mutex
 	drops  map[string]uint64
+
+	streams StreamExecutor
+	// ctSubs are the listeners to connection tracking events (conntrack
+	// -E), copied on change and read on the packet path without a lock.
+	ctSubs atomic.Pointer[[]*ctSub]
+	subMu  sync.Mutex
+}
+
+type ctSub struct{ f conntrack.EventFunc }
+
+// SubscribeCT has f hear every connection tracking event (it runs on the
+// packet path: it must not block) until cancel is called.
+func (g *Gateway) SubscribeCT(f conntrack.EventFunc) (cancel func()) {
+	s := &ctSub{f: f}
+	g.subMu.Lock()
+	defer g.subMu.Unlock()
+	var subs []*ctSub
+	if p := g.ctSubs.Load(); p != nil {
+		subs = append(subs, *p...)
+	}
+	subs = append(subs, s)
+	g.ctSubs.Store(&subs)
+	return func() {
+		g.subMu.Lock()
+		defer g.subMu.Unlock()
+		var rest []*ctSub
+		for _, x := range *g.ctSubs.Load() {
+			if x != s {
+				rest = append(rest, x)
+			}
+		}
+		g.ctSubs.Store(&rest)
+	}
+}
+
+func (g *Gateway) ctEvent(events uint32, c *conntrack.Conn, now int64) {
+	if p := g.ctSubs.Load(); p != nil {
+		for _, s := range *p {
+			s.f(events, c, now)
+		}
+	}
 }
 
 type device struct {
@@ -160,6 +201,7 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	xt.ResetStatefulTables()
 	g.Stack = &netfilter.Stack{Engine: eng, Host: h, Env: netfilter.NewEnv(h, randU32), CT: conntrack.NewTable(conntrack.HostConfig()), RouterICMP: true}
+	g.Stack.CT.Events = g.ctEvent
 	return g, nil
 }
 

@@ -4,14 +4,19 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
+	"sync/atomic"
+	"syscall"
 
 	"github.com/nfgo/nfgo/gateway"
 	"github.com/nfgo/nfgo/store"
@@ -100,7 +105,22 @@ func viaGateway(tool string, args []string) (code int, ok bool) {
 	if readsStdin(tool, args) {
 		req.Stdin, _ = io.ReadAll(os.Stdin)
 	}
-	resp, err := gateway.Call(dir, req)
+	// conntrack -E streams until interrupted; then, as conntrack does,
+	// it says how many events it showed and exits 0.
+	var shown atomic.Int64
+	if tool == "conntrack" && ctool.IsEvents(args) {
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		go func() {
+			<-sig
+			fmt.Fprintf(os.Stderr, "conntrack v1.4.7 (conntrack-tools): %d flow events have been shown.\n", shown.Load())
+			os.Exit(0)
+		}()
+	}
+	resp, err := gateway.CallStream(context.Background(), dir, req, func(r *gateway.Response) {
+		os.Stdout.Write(r.Stdout)
+		shown.Add(int64(bytes.Count(r.Stdout, []byte("\n"))))
+	})
 	if errors.Is(err, gateway.ErrNoDaemon) {
 		if req.Stdin != nil {
 			// Already consumed: run here with what was read.

@@ -32,6 +32,12 @@ type Env struct {
 	Now func() int64
 	// CPUs is how many "cpu=N" lines -S prints (0: 1).
 	CPUs int
+	// Subscribe, for -E, has f hear the table's events until cancel is
+	// called (a running gateway provides it; nil: no events here), and
+	// Done ends the listening (the client went away). Events are written
+	// to Stdout as they come.
+	Subscribe func(f ct.EventFunc) (cancel func())
+	Done      <-chan struct{}
 }
 
 const progname = "conntrack"
@@ -218,6 +224,7 @@ type tmpl struct {
 }
 
 type command struct {
+	eventMask uint32 // -e: NEW 1, UPDATES 2, DESTROY 4 (0: all)
 	command   int
 	bit       int
 	options   uint32
@@ -528,6 +535,7 @@ func parse(argv []string, errw *strings.Builder) (*command, error) {
 			if err := parseParameter(g.optarg, &mask, eventNames, errw); err != nil {
 				return nil, err
 			}
+			c.eventMask = mask
 		case 'o':
 			c.options |= optOutput
 			if err := parseParameter(g.optarg, &c.output, outputNames, errw); err != nil {
@@ -955,4 +963,12 @@ func labelmapInit(errw *strings.Builder) {
 	if _, err := os.Stat(connlabelConf); err != nil {
 		errw.WriteString("nfct_labelmap_new: No such file or directory\n")
 	}
+}
+
+// IsEvents reports whether a command line asks for events (-E on the
+// conntrack table): a command that streams until interrupted.
+func IsEvents(args []string) bool {
+	var errb strings.Builder
+	c, err := parse(append([]string{progname}, args...), &errb)
+	return err == nil && c.refuse == nil && c.command == cmdEvent
 }

@@ -1,9 +1,11 @@
 package conntrack
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	ct "github.com/nfgo/nfgo/conntrack"
 	"github.com/nfgo/nfgo/packet"
@@ -288,4 +290,56 @@ func FuzzConntrackArgs(f *testing.F) {
 		}
 		Main(args, &Env{Stdout: &o, Stderr: &e})
 	})
+}
+
+// conntrack -E on a table that gives events (a gateway's): the filters
+// and -e apply to each event, -o extended adds the layer 3 protocol, and
+// when the listener goes the count is printed as conntrack prints it.
+func TestEvents(t *testing.T) {
+	for _, tc := range []struct{ args, want string }{
+		{"-E -p tcp", "" +
+			"    [NEW] tcp      6 120 SYN_SENT src=10.0.0.1 dst=10.0.0.2 sport=40000 dport=22 [UNREPLIED] src=10.0.0.2 dst=10.0.0.1 sport=22 dport=40000\n" +
+			" [UPDATE] tcp      6 60 SYN_RECV src=10.0.0.1 dst=10.0.0.2 sport=40000 dport=22 src=10.0.0.2 dst=10.0.0.1 sport=22 dport=40000\n" +
+			" [UPDATE] tcp      6 432000 ESTABLISHED src=10.0.0.1 dst=10.0.0.2 sport=40000 dport=22 src=10.0.0.2 dst=10.0.0.1 sport=22 dport=40000 [ASSURED]\n"},
+		{"-E -e NEW -o extended", "" +
+			"    [NEW] ipv4     2 tcp      6 120 SYN_SENT src=10.0.0.1 dst=10.0.0.2 sport=40000 dport=22 [UNREPLIED] src=10.0.0.2 dst=10.0.0.1 sport=22 dport=40000\n" +
+			"    [NEW] ipv4     2 udp      17 30 src=10.0.0.1 dst=10.0.0.3 sport=5353 dport=53 [UNREPLIED] src=10.0.0.3 dst=10.0.0.1 sport=53 dport=5353\n"},
+		{"-E -e DESTROY", ""},
+	} {
+		tb := ct.NewTable(ct.DefaultConfig())
+		subscribed := make(chan struct{})
+		done := make(chan struct{})
+		var o, e strings.Builder
+		ret := make(chan int)
+		go func() {
+			ret <- Main(strings.Fields(tc.args), &Env{Stdout: &o, Stderr: &e, Table: tb, Done: done,
+				Subscribe: func(f ct.EventFunc) func() {
+					tb.Events = f
+					close(subscribed)
+					return func() {}
+				}})
+		}()
+		<-subscribed
+		tcp := func(fromCli bool, flags uint8, seq, ack uint32) packet.Spec {
+			s := packet.Spec{Src: cli, Dst: srv, SrcPort: 40000, DstPort: 22, Proto: packet.ProtoTCP, TCPFlags: flags, Seq: seq, Ack: ack}
+			if !fromCli {
+				s.Src, s.Dst, s.SrcPort, s.DstPort = srv, cli, 22, 40000
+			}
+			return s
+		}
+		feed(t, tb, tcp(true, packet.TCPSyn, 1000, 0), t0)
+		feed(t, tb, tcp(false, packet.TCPSyn|packet.TCPAck, 5000, 1001), t0)
+		feed(t, tb, tcp(true, packet.TCPAck, 1001, 5001), t0)
+		feed(t, tb, tcp(true, packet.TCPAck, 1001, 5001), t0) // no change: no event
+		feed(t, tb, packet.Spec{Src: cli, Dst: dns, SrcPort: 5353, DstPort: 53, Proto: packet.ProtoUDP, PayloadLen: 8}, t0)
+		time.Sleep(100 * time.Millisecond)
+		close(done)
+		if code := <-ret; code != 0 {
+			t.Errorf("%s: exit %d %s", tc.args, code, e.String())
+		}
+		n := strings.Count(tc.want, "\n")
+		if o.String() != tc.want || e.String() != fmt.Sprintf("conntrack v1.4.7 (conntrack-tools): %d flow events have been shown.\n", n) {
+			t.Errorf("%s:\n%s%s--- want\n%s", tc.args, o.String(), e.String(), tc.want)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	ct "github.com/nfgo/nfgo/conntrack"
 )
@@ -30,8 +31,16 @@ func run(c *command, env *Env, now int64, out, errw *strings.Builder) (int, erro
 	case 0:
 		usage(out)
 		return 0, nil
-	case cmdEvent, cmdExpEvent:
-		return 0, unsupported("-E: event reporting is not supported")
+	case cmdExpEvent:
+		return 0, unsupported("-E expect: expectation events are not supported")
+	case cmdEvent:
+		if env.Subscribe == nil {
+			return 0, unsupported("-E: events come from a running nfgo gateway (none answers here)")
+		}
+		if c.output&(oXML|oID|oSave|oKtms) != 0 {
+			return 0, unsupported("-E: only the default, extended and timestamp outputs are supported")
+		}
+		return c.events(env, errw)
 	case cmdCreate, cmdAdd:
 		return 0, unsupported("-%s: creating entries is not supported (nfgo's entries come from packets)", map[int]string{cmdCreate: "I", cmdAdd: "A"}[c.command])
 	case cmdExpCreate:
@@ -644,4 +653,69 @@ func saveLine(e entry, prefix string) string {
 		}
 	}
 	return strings.TrimRight(b.String(), " ")
+}
+
+// events is conntrack -E: each event of the table the filters and -e
+// let through, printed as it comes (ctnetlink's NEW, UPDATE and DESTROY
+// groups), until the listener goes; then the count, as conntrack prints
+// it when interrupted. Events that arrive faster than they can be
+// written are dropped, as a full netlink socket drops them (conntrack
+// then says so).
+func (c *command) events(env *Env, errw *strings.Builder) (int, error) {
+	mask := c.eventMask
+	if mask == 0 {
+		mask = 7
+	}
+	lines := make(chan []byte, 4096)
+	var lost atomic.Uint64
+	cancel := env.Subscribe(func(events uint32, cn *ct.Conn, now int64) {
+		group := uint32(2) // UPDATES
+		switch {
+		case events&ct.EventDestroy != 0:
+			group = 4
+		case events&(ct.EventNew|ct.EventRelated) != 0:
+			group = 1
+		}
+		if group&mask == 0 {
+			return
+		}
+		e := view(cn, now)
+		if !c.kernelDumpFilter(e, false) || !c.filter(e) {
+			return
+		}
+		var b []byte
+		if c.output&oTms != 0 {
+			b = fmt.Appendf(b, "[%-8d.%-6d]\t", now/1e9, now%1e9/1e3)
+		}
+		line := cn.AppendEvent(nil, events, now)
+		if c.output&oExt != 0 {
+			// the layer 3 protocol after the event type
+			b = append(b, line[:10]...)
+			b = append(b, "ipv4     2 "...)
+			line = line[10:]
+		}
+		select {
+		case lines <- append(b, line...):
+		default:
+			lost.Add(1)
+		}
+	})
+	defer cancel()
+	n := 0
+	out := env.Stdout
+	for {
+		select {
+		case l := <-lines:
+			if _, err := out.Write(l); err != nil {
+				return 0, nil // the listener went away
+			}
+			n++
+		case <-env.Done:
+			if k := lost.Load(); k > 0 {
+				fmt.Fprintf(errw, "nfgo conntrack: %d events lost (written too slowly)\n", k)
+			}
+			fmt.Fprintf(errw, errPrefix+"%d flow events have been shown.\n", n)
+			return 0, nil
+		}
+	}
 }

@@ -244,6 +244,7 @@ func Main(args []string, env *Env) int {
 	}()
 	sock := filepath.Join(g.StateDir(), gw.SocketName)
 	go func() {
+		g.SetStreams(Streams(g))
 		if err := g.Serve(ctx, sock, Executor(g)); err != nil {
 			lg.Error("control socket", "err", err)
 		}
@@ -314,6 +315,19 @@ func Executor(g *gw.Gateway) gw.Executor {
 			}
 		}
 		return &gw.Response{Stdout: out.Bytes(), Stderr: errb.Bytes(), Code: code}
+	}
+}
+
+// Streams runs the streaming tools in the daemon: conntrack -E, whose
+// events flow to the client until it goes.
+func Streams(g *gw.Gateway) gw.StreamExecutor {
+	return func(req *gw.Request, out io.Writer, done <-chan struct{}) (*gw.Response, bool) {
+		if req.Tool != "conntrack" || !ctool.IsEvents(req.Args) {
+			return nil, false
+		}
+		var errb bytes.Buffer
+		code := ctool.Main(req.Args, &ctool.Env{Stdout: out, Stderr: &errb, Table: g.Stack.CT, Subscribe: g.SubscribeCT, Done: done})
+		return &gw.Response{Stderr: errb.Bytes(), Code: code}, true
 	}
 }
 

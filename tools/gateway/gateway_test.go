@@ -2,11 +2,14 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"math/rand"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -156,6 +159,43 @@ func TestDaemon(t *testing.T) {
 	}
 	if r := call("iptables", "-A", "NOPE", "-j", "ACCEPT"); r.Code != 1 || !strings.Contains(string(r.Stderr), "iptables: No chain/target/match by that name.") {
 		t.Errorf("an error through the daemon: %d %q", r.Code, r.Stderr)
+	}
+	// conntrack -E through the daemon: the events stream while other
+	// requests go on beside them, until the client hangs up.
+	evCtx, hangUp := context.WithCancel(context.Background())
+	var evMu sync.Mutex
+	var evOut bytes.Buffer
+	evDone := make(chan error, 1)
+	go func() {
+		_, err := gw.CallStream(evCtx, dir, &gw.Request{Tool: "conntrack", Args: []string{"-E", "-p", "icmp"}}, func(r *gw.Response) {
+			evMu.Lock()
+			evOut.Write(r.Stdout)
+			evMu.Unlock()
+		})
+		evDone <- err
+	}()
+	time.Sleep(300 * time.Millisecond)
+	if r := call("conntrack", "-C"); r.Code != 0 {
+		t.Errorf("conntrack -C beside a stream: %d %s", r.Code, r.Stderr)
+	}
+	if !ping() {
+		t.Fatal("ping stopped crossing")
+	}
+	events := func() string {
+		evMu.Lock()
+		defer evMu.Unlock()
+		return evOut.String()
+	}
+	for i := 0; i < 30 && !strings.Contains(events(), "[UPDATE]"); i++ {
+		time.Sleep(100 * time.Millisecond)
+	}
+	hangUp()
+	<-evDone
+	evLines := strings.Split(strings.Trim(events(), "\n"), "\n")
+	newRE := regexp.MustCompile(`^    \[NEW\] icmp     1 30 src=10\.78\.1\.2 dst=10\.78\.2\.2 type=8 code=0 id=(\d+) \[UNREPLIED\] src=10\.78\.2\.2 dst=10\.78\.1\.2 type=0 code=0 id=(\d+)$`)
+	updRE := regexp.MustCompile(`^ \[UPDATE\] icmp     1 30 src=10\.78\.1\.2 dst=10\.78\.2\.2 type=8 code=0 id=(\d+) src=10\.78\.2\.2 dst=10\.78\.1\.2 type=0 code=0 id=(\d+)$`)
+	if len(evLines) != 2 || !newRE.MatchString(evLines[0]) || !updRE.MatchString(evLines[1]) {
+		t.Errorf("conntrack -E -p icmp through the daemon, for one ping:\n%s", events())
 	}
 	// Live RST attribution: a reset made by a REJECT rule, asked for
 	// with nfgo rst --live.
