@@ -12,6 +12,13 @@
 // The ruleset and sets come from the rule store at start and again on
 // Reload (SIGHUP in the daemon); a reload is one atomic swap, so
 // established connections carry on.
+//
+// Each device has one or more queues (IFF_MULTI_QUEUE), each read by a
+// worker of its own: the kernel's TUN driver spreads flows over the
+// queues by flow hash, so a flow's packets keep their order on one
+// worker while different flows run in parallel. The engine, conntrack,
+// the reset tracker and the log sinks are safe for concurrent use; all
+// per-packet state lives in the worker.
 package gateway
 
 import (
@@ -23,6 +30,8 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -56,6 +65,20 @@ type DeviceConfig struct {
 	Netns       string
 	PeerAddr    netip.Prefix
 	PeerDefault bool
+	// Queues is the number of the device's queues, each read by its own
+	// worker (0: Config.Queues). One queue opens the device as a plain
+	// TUN; more open it with IFF_MULTI_QUEUE.
+	Queues int
+}
+
+// MaxQueues bounds a device's queues (the kernel's own limit is 256).
+const MaxQueues = 64
+
+// DefaultQueues is the queue count used when none is configured: one per
+// CPU, at most 16 (beyond that the shared ruleset and conntrack, not the
+// workers, limit the rate).
+func DefaultQueues() int {
+	return min(runtime.NumCPU(), 16)
 }
 
 // Config configures a gateway.
@@ -63,6 +86,9 @@ type Config struct {
 	StateDir string // the rule store (rules.v4, ipset.save)
 	Devices  []DeviceConfig
 	Routes   []host.Route // routes beyond the devices' subnets
+	// Queues is every device's queue count unless its own says otherwise
+	// (0: DefaultQueues()).
+	Queues int
 	// Log receives packet LOG and TRACE lines (nil: discarded).
 	Log    logpipe.Sink
 	Logger *slog.Logger // the daemon's own log (nil: discarded)
@@ -136,15 +162,26 @@ func (g *Gateway) ctEvent(events uint32, c *conntrack.Conn, now int64) {
 
 type device struct {
 	cfg DeviceConfig
+	// tun is queue 0: wireguard/tun creates the device (or takes over the
+	// queue opened here), negotiates its offloads and sets its MTU.
 	tun tun.Device
-	// rc is the TUN's file descriptor, read and written one frame at a
-	// time: wireguard/tun creates the device and negotiates its offloads,
-	// but its Read would split GSO super-packets, which the gateway
-	// forwards whole.
-	rc  syscall.RawConn
-	hdr int // vnetHdrLen when frames carry a virtio-net header, else 0
-	// capture, set by tests, takes the frames written to the device.
-	capture func(frame []byte)
+	// queues are the device's file descriptors, one per queue, each read
+	// by one worker and written by any, one frame at a time (wireguard's
+	// Read would split GSO super-packets, which the gateway forwards
+	// whole).
+	queues []*queue
+	hdr    int // vnetHdrLen when frames carry a virtio-net header, else 0
+	// capture, set by tests, takes the frames written to the device
+	// (and the queue they were written to).
+	capture func(q int, frame []byte)
+}
+
+type queue struct {
+	rc   syscall.RawConn
+	file *os.File // nil for queue 0, which tun owns
+	// packets counts the packets its worker read (metrics).
+	packets atomic.Uint64
+	_       [48]byte // keeps the workers' counters off each other's cache lines
 }
 
 // New creates the TUN devices, configures their namespaces, loads the
@@ -163,23 +200,27 @@ func New(cfg Config) (*Gateway, error) {
 		if dc.MTU == 0 {
 			dc.MTU = 1500
 		}
-		td, err := tun.CreateTUN(dc.Name, dc.MTU)
+		if dc.Queues == 0 {
+			dc.Queues = cfg.Queues
+		}
+		if dc.Queues == 0 {
+			dc.Queues = DefaultQueues()
+		}
+		if dc.Queues < 1 || dc.Queues > MaxQueues {
+			g.Close()
+			return nil, fmt.Errorf("TUN %s: %d queues (1 to %d)", dc.Name, dc.Queues, MaxQueues)
+		}
+		d, err := openDevice(dc)
+		if d != nil {
+			g.devs[dc.Name] = d
+			g.order = append(g.order, d)
+		}
 		if err != nil {
 			g.Close()
 			return nil, fmt.Errorf("TUN %s: %v", dc.Name, err)
 		}
-		d := &device{cfg: dc, tun: td}
-		g.devs[dc.Name] = d
-		g.order = append(g.order, d)
-		rc, err := td.File().SyscallConn()
-		if err == nil {
-			d.rc = rc
-			d.hdr, err = vnetHdrOf(rc)
-		}
-		if err != nil {
-			g.Close()
-			return nil, fmt.Errorf("TUN %s: %v", dc.Name, err)
-		}
+		// Every queue is attached by now: attaching goes by name in this
+		// namespace, and the device may be about to leave it.
 		if err := configure(dc); err != nil {
 			g.Close()
 			return nil, fmt.Errorf("TUN %s: %v", dc.Name, err)
@@ -203,6 +244,74 @@ func New(cfg Config) (*Gateway, error) {
 	g.Stack = &netfilter.Stack{Engine: eng, Host: h, Env: netfilter.NewEnv(h, randU32), CT: conntrack.NewTable(conntrack.HostConfig()), RouterICMP: true}
 	g.Stack.CT.Events = g.ctEvent
 	return g, nil
+}
+
+// openDevice creates the TUN device dc names with its queues. One queue
+// is wireguard/tun's own device; with more, queue 0 is opened here with
+// IFF_MULTI_QUEUE and handed to wireguard/tun (which sets the offloads,
+// for the whole device, and the MTU), then the others are attached. On
+// error the device returned (if any) holds what was opened, for Close.
+func openDevice(dc DeviceConfig) (*device, error) {
+	var td tun.Device
+	var err error
+	if dc.Queues == 1 {
+		td, err = tun.CreateTUN(dc.Name, dc.MTU)
+	} else {
+		var f *os.File
+		if f, err = openQueue(dc.Name); err == nil {
+			if td, err = tun.CreateTUNFromFile(f, dc.MTU); err != nil {
+				f.Close()
+			}
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	d := &device{cfg: dc, tun: td}
+	rc, err := td.File().SyscallConn()
+	if err != nil {
+		return d, err
+	}
+	d.queues = append(d.queues, &queue{rc: rc})
+	if d.hdr, err = vnetHdrOf(rc); err != nil {
+		return d, err
+	}
+	for len(d.queues) < dc.Queues {
+		f, err := openQueue(dc.Name)
+		if err != nil {
+			return d, fmt.Errorf("queue %d: %v", len(d.queues), err)
+		}
+		q := &queue{file: f}
+		d.queues = append(d.queues, q)
+		if q.rc, err = f.SyscallConn(); err != nil {
+			return d, err
+		}
+	}
+	return d, nil
+}
+
+// openQueue opens a queue of the multi-queue TUN device name, creating
+// the device if it is the first: frames with a virtio-net header (the
+// offloads are the device's, set once through any queue), the fd
+// non-blocking so that Go's poller serves it.
+func openQueue(name string) (*os.File, error) {
+	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	ifr, err := unix.NewIfreq(name)
+	if err == nil {
+		ifr.SetUint16(unix.IFF_TUN | unix.IFF_NO_PI | unix.IFF_VNET_HDR | unix.IFF_MULTI_QUEUE)
+		err = unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr)
+	}
+	if err == nil {
+		err = unix.SetNonblock(fd, true)
+	}
+	if err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), "/dev/net/tun"), nil
 }
 
 type discard struct{}
@@ -333,42 +442,78 @@ func carryCounters(from, to *rules.Ruleset) {
 	}
 }
 
-// Run moves packets until ctx ends or a device fails.
+// Run moves packets until ctx ends or a device fails: one worker per
+// queue of every device. It returns once the devices are closed and
+// every worker has stopped.
 func (g *Gateway) Run(ctx context.Context) error {
-	errc := make(chan error, len(g.order))
+	n := 0
 	for _, d := range g.order {
-		go func(d *device) { errc <- g.readLoop(d) }(d)
+		n += len(d.queues)
 	}
+	errc := make(chan error, n)
+	var wg sync.WaitGroup
+	for _, d := range g.order {
+		for q := range d.queues {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errc <- g.readLoop(d, q)
+			}()
+		}
+	}
+	var err error
 	select {
 	case <-ctx.Done():
-		g.Close()
-		return nil
-	case err := <-errc:
-		g.Close()
-		if g.stopped.Load() {
-			return nil
-		}
-		return err
+	case err = <-errc:
 	}
+	// A worker's error is a device failing (a worker stopped by Close
+	// returns nil): the others stop with it.
+	g.Close()
+	wg.Wait()
+	return err
 }
 
-// Close closes the devices (the kernel removes them).
+// Close closes the devices' queues (the kernel removes each device with
+// its last queue); the workers reading them stop.
 func (g *Gateway) Close() {
 	if !g.stopped.CompareAndSwap(false, true) {
 		return
 	}
 	for _, d := range g.order {
-		d.tun.Close()
+		for _, q := range d.queues {
+			if q.file != nil {
+				q.file.Close()
+			}
+		}
+		if d.tun != nil {
+			d.tun.Close()
+		}
 	}
 }
 
-// worker moves the packets that arrive on one device: it reads a frame,
-// runs it through the stack and writes what comes out, one at a time.
-// Everything it needs per packet lives here, so that the path from read
-// to write allocates nothing.
+// WorkerPackets is the number of packets each worker read, by
+// "device/queue".
+func (g *Gateway) WorkerPackets() map[string]uint64 {
+	m := map[string]uint64{}
+	for _, d := range g.order {
+		for i, q := range d.queues {
+			m[d.cfg.Name+"/"+strconv.Itoa(i)] = q.packets.Load()
+		}
+	}
+	return m
+}
+
+// worker moves the packets that arrive on one queue of a device: it
+// reads a frame, runs it through the stack and writes what comes out, one
+// at a time, to the output device's queue of the same index (modulo its
+// count), so that the kernel steers the flow's replies back to the
+// matching worker. Everything it needs per packet lives here, never
+// shared with another worker, so that workers run without locks and the
+// path from read to write allocates nothing.
 type worker struct {
 	g  *Gateway
 	in *device
+	q  int // the input queue's index
 	// buf holds the frame read: the packet always starts at vnetHdrLen,
 	// so that a forwarded packet is written from the same buffer with
 	// the output device's header just before it.
@@ -388,8 +533,8 @@ type worker struct {
 	cap capture.Packet
 }
 
-func (g *Gateway) newWorker(d *device) *worker {
-	w := &worker{g: g, in: d, buf: make([]byte, vnetHdrLen+65535), ev: events{g: g}}
+func (g *Gateway) newWorker(d *device, q int) *worker {
+	w := &worker{g: g, in: d, q: q, buf: make([]byte, vnetHdrLen+65535), ev: events{g: g}}
 	w.read = func(fd uintptr) bool {
 		for {
 			n, err := unix.Read(int(fd), w.buf[vnetHdrLen-w.in.hdr:])
@@ -419,10 +564,11 @@ func (g *Gateway) newWorker(d *device) *worker {
 	return w
 }
 
-func (g *Gateway) readLoop(d *device) error {
-	w := g.newWorker(d)
+func (g *Gateway) readLoop(d *device, q int) error {
+	w := g.newWorker(d, q)
+	rc := d.queues[q].rc
 	for {
-		err := d.rc.Read(w.read)
+		err := rc.Read(w.read)
 		if err == nil {
 			err = w.err
 		}
@@ -430,7 +576,7 @@ func (g *Gateway) readLoop(d *device) error {
 			if g.stopped.Load() || errors.Is(err, os.ErrClosed) || errors.Is(err, unix.EBADFD) {
 				return nil
 			}
-			return fmt.Errorf("%s: read: %v", d.cfg.Name, err)
+			return fmt.Errorf("%s queue %d: read: %v", d.cfg.Name, q, err)
 		}
 		w.handle(w.n - d.hdr)
 	}
@@ -443,6 +589,7 @@ func (g *Gateway) readLoop(d *device) error {
 func (w *worker) handle(n int) {
 	g, d := w.g, w.in
 	g.Received.Add(1)
+	d.queues[w.q].packets.Add(1)
 	var h vnetHdr
 	if d.hdr > 0 {
 		if n < 0 {
@@ -534,12 +681,13 @@ func (w *worker) sendFinished(out *device, p *packet.Parsed) {
 }
 
 func (w *worker) writeFrame(out *device, frame []byte) {
+	q := w.q % len(out.queues)
 	if out.capture != nil {
-		out.capture(frame)
+		out.capture(q, frame)
 		return
 	}
 	w.frame, w.werr = frame, nil
-	err := out.rc.Write(w.write)
+	err := out.queues[q].rc.Write(w.write)
 	if err == nil {
 		err = w.werr
 	}

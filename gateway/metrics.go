@@ -13,7 +13,7 @@ import (
 // The metrics endpoint (Prometheus text format): packets and bytes per
 // rule and policy (what iptables -L -v counts), connection tracking
 // entries, packets by what became of them, drops by reason, LOG lines
-// written, TUN errors. Values are read at scrape time.
+// written, TUN errors, packets per worker. Values are read at scrape time.
 
 var (
 	descRulePackets = prometheus.NewDesc("nfgo_rule_packets_total", "Packets counted by a rule (rule 0: the chain's policy).", []string{"table", "chain", "rule"}, nil)
@@ -24,12 +24,13 @@ var (
 	descLogLines    = prometheus.NewDesc("nfgo_log_lines_total", "LOG and TRACE lines written.", nil, nil)
 	descTUNErrors   = prometheus.NewDesc("nfgo_tun_errors_total", "TUN read and write errors.", nil, nil)
 	descGSO         = prometheus.NewDesc("nfgo_gso_packets_total", "GSO super-packets read from the TUN devices (each crossed the ruleset once, whole).", nil, nil)
+	descWorker      = prometheus.NewDesc("nfgo_gateway_worker_packets_total", "Packets read by each worker (one per queue of a TUN device: device/queue).", []string{"worker"}, nil)
 )
 
 type collector struct{ g *Gateway }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descRulePackets, descRuleBytes, descConntrack, descPackets, descDrops, descLogLines, descTUNErrors, descGSO} {
+	for _, d := range []*prometheus.Desc{descRulePackets, descRuleBytes, descConntrack, descPackets, descDrops, descLogLines, descTUNErrors, descGSO, descWorker} {
 		ch <- d
 	}
 }
@@ -68,6 +69,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descLogLines, prometheus.CounterValue, float64(g.LogLines.Load()))
 	ch <- prometheus.MustNewConstMetric(descTUNErrors, prometheus.CounterValue, float64(g.TUNErrors.Load()))
 	ch <- prometheus.MustNewConstMetric(descGSO, prometheus.CounterValue, float64(g.GSO.Load()))
+	for w, n := range g.WorkerPackets() {
+		ch <- prometheus.MustNewConstMetric(descWorker, prometheus.CounterValue, float64(n), w)
+	}
 }
 
 // MetricsHandler serves the gateway's metrics.

@@ -24,6 +24,12 @@ import (
 // land in its last frame.
 func testGateway(t testing.TB, ruleset string) (g *Gateway, in, out *device, last map[*device][]byte, frames map[*device]int) {
 	t.Helper()
+	return testGatewayQueues(t, ruleset, 1)
+}
+
+// testGatewayQueues is testGateway with devices of n queues.
+func testGatewayQueues(t testing.TB, ruleset string, n int) (g *Gateway, in, out *device, last map[*device][]byte, frames map[*device]int) {
+	t.Helper()
 	rs := rules.NewRuleset(xt.FamilyIPv4)
 	if _, err := rules.Restore(rs, strings.NewReader(ruleset), rules.RestoreOptions{Counters: true}, io.Discard); err != nil {
 		t.Fatal(err)
@@ -43,9 +49,12 @@ func testGateway(t testing.TB, ruleset string) (g *Gateway, in, out *device, las
 		if name == "gin" {
 			mtu = 9000 // packets bigger than gout's MTU can arrive
 		}
-		d := &device{cfg: DeviceConfig{Name: name, Addr: pfx, MTU: mtu}, hdr: vnetHdrLen}
+		d := &device{cfg: DeviceConfig{Name: name, Addr: pfx, MTU: mtu, Queues: n}, hdr: vnetHdrLen}
+		for range n {
+			d.queues = append(d.queues, &queue{})
+		}
 		buf := make([]byte, 0, 70000)
-		d.capture = func(f []byte) {
+		d.capture = func(_ int, f []byte) {
 			last[d] = append(buf[:0], f...)
 			frames[d]++
 		}
@@ -93,7 +102,7 @@ func pseudoPartial(b []byte) {
 // rewritten packet. Forwarding it allocates nothing.
 func TestWorkerForwardsGSOWhole(t *testing.T) {
 	g, in, out, last, _ := testGateway(t, bulkRules("gin", "gout"))
-	win, wout := g.newWorker(in), g.newWorker(out)
+	win, wout := g.newWorker(in, 0), g.newWorker(out, 0)
 	client, gwIn, server := ip4("10.76.1.2"), ip4("10.76.1.1"), ip4("10.76.2.2")
 	tcp := func(src, dst uint32, sport, dport uint16, flags uint8, seq, ack uint32, n int) []byte {
 		return packet.Build(&packet.Spec{Src: src, Dst: dst, Proto: packet.ProtoTCP, SrcPort: sport, DstPort: dport,
@@ -168,7 +177,7 @@ func TestWorkerGSOBeyondMTU(t *testing.T) {
 COMMIT
 `
 	g, in, out, last, frames := testGateway(t, open)
-	w := g.newWorker(in)
+	w := g.newWorker(in, 0)
 	for _, df := range []bool{true, false} {
 		data := packet.Build(&packet.Spec{Src: ip4("10.76.1.2"), Dst: ip4("10.76.2.2"), Proto: packet.ProtoTCP, SrcPort: 40000, DstPort: 9000,
 			TCPFlags: packet.TCPAck, Seq: 1, Ack: 1, Window: 65535, DF: df, TTL: 64, PayloadLen: 4000})
@@ -213,7 +222,7 @@ func TestWorkerFragmentsPartialComplete(t *testing.T) {
 COMMIT
 `
 	g, in, out, last, frames := testGateway(t, open)
-	w := g.newWorker(in)
+	w := g.newWorker(in, 0)
 	data := packet.Build(&packet.Spec{Src: ip4("10.76.1.2"), Dst: ip4("10.76.2.2"), Proto: packet.ProtoUDP, SrcPort: 40000, DstPort: 9000, TTL: 64, PayloadLen: 3000})
 	for i := range data[28:] {
 		data[28+i] = byte(i * 11)
@@ -222,7 +231,7 @@ COMMIT
 	binary.BigEndian.PutUint16(data[26:], ^packet.Checksum16(nil, src>>16+src&0xFFFF+dst>>16+dst&0xFFFF+17+uint32(len(data)-20)))
 	var udp []byte
 	last[out] = nil
-	out.capture = func(f []byte) {
+	out.capture = func(_ int, f []byte) {
 		frames[out]++
 		var p packet.Parsed
 		if err := p.Decode(f[vnetHdrLen:]); err != nil {
