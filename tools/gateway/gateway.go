@@ -47,7 +47,7 @@ Routes packets between TUN devices through the rule store's ruleset:
 conntrack, NAT, sets, REJECT, LOG. SIGHUP reloads the rules and sets
 from the store; SIGTERM or SIGINT stops.
 
-  --tun NAME,ADDR/LEN[,netns=NS][,peer=ADDR/LEN][,default][,mtu=N]
+  --tun NAME,ADDR/LEN[,netns=NS][,peer=ADDR/LEN][,default][,mtu=N][,queues=N]
         a TUN device named NAME where the gateway has address ADDR; with
         netns, the device is moved into namespace NS (ip netns) and gets
         the peer address there, with "default" a default route via ADDR
@@ -57,6 +57,9 @@ from the store; SIGTERM or SIGINT stops.
   --log-route PREFIX=TARGET   lines starting with PREFIX to TARGET (repeatable)
   --log-rotate SPEC    rotation of the log files, e.g. daily,keep=30,compress
   --metrics ADDR       serve Prometheus metrics on ADDR (e.g. 127.0.0.1:9520)
+  --queues N           queues per TUN device, each served by its own worker;
+                       the kernel spreads flows over them (default: one per
+                       CPU, at most 16; a device's queues=N overrides)
 `
 
 func parseTun(spec string) (gw.DeviceConfig, error) {
@@ -89,11 +92,23 @@ func parseTun(spec string) (gw.DeviceConfig, error) {
 			if d.MTU, err = strconv.Atoi(v); err != nil || d.MTU < 68 || d.MTU > 65535 {
 				return d, fmt.Errorf("--tun %q: bad mtu %q", spec, v)
 			}
+		case "queues":
+			if d.Queues, err = parseQueues(v); err != nil {
+				return d, fmt.Errorf("--tun %q: %v", spec, err)
+			}
 		default:
 			return d, fmt.Errorf("--tun %q: unknown %q", spec, kv)
 		}
 	}
 	return d, nil
+}
+
+func parseQueues(v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > gw.MaxQueues {
+		return 0, fmt.Errorf("bad queue count %q (1 to %d)", v, gw.MaxQueues)
+	}
+	return n, nil
 }
 
 func parseRoute(spec string) (host.Route, error) {
@@ -144,7 +159,7 @@ func Main(args []string, env *Env) int {
 		case "-h", "--help":
 			io.WriteString(env.Stdout, usage)
 			return 0
-		case "--tun", "--route", "--state", "--log", "--log-route", "--log-rotate", "--metrics":
+		case "--tun", "--route", "--state", "--log", "--log-route", "--log-rotate", "--metrics", "--queues":
 			if v, ok = val(); !ok {
 				return 2
 			}
@@ -172,6 +187,13 @@ func Main(args []string, env *Env) int {
 			rotate = v
 		case "--metrics":
 			metrics = v
+		case "--queues":
+			n, err := parseQueues(v)
+			if err != nil {
+				fmt.Fprintf(env.Stderr, "nfgo gateway: --queues: %v\n", err)
+				return 2
+			}
+			cfg.Queues = n
 		}
 	}
 	if len(cfg.Devices) == 0 {
