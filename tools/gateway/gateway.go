@@ -281,7 +281,7 @@ func Main(args []string, env *Env) int {
 		go srv.Serve(l)
 		defer srv.Close()
 	}
-	lg.Info("gateway running", "devices", len(cfg.Devices), "control", sock)
+	lg.Info("gateway running", "devices", len(cfg.Devices), "workers", len(g.WorkerPackets()), "control", sock)
 	notify("READY=1")
 	if err := g.Run(ctx); err != nil {
 		lg.Error("gateway stopped", "err", err)

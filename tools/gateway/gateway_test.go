@@ -54,7 +54,8 @@ func TestDaemon(t *testing.T) {
 		var errb bytes.Buffer
 		done := make(chan int, 1)
 		go func() {
-			done <- Main([]string{"--state", dir, "--log", logFile, "--log-route", "[gw-icmp]=" + icmpLog,
+			// Three queues per device: a restart reopens every one.
+			done <- Main([]string{"--state", dir, "--queues", "3", "--log", logFile, "--log-route", "[gw-icmp]=" + icmpLog,
 				"--tun", cdev + ",10.78.1.1/24,netns=" + c.Name + ",peer=10.78.1.2/24,default",
 				"--tun", sdev + ",10.78.2.1/24,netns=" + s.Name + ",peer=10.78.2.2/24,default"},
 				&Env{Stdout: &bytes.Buffer{}, Stderr: &errb})
