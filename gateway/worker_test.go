@@ -1,17 +1,22 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/nfgo/nfgo/conntrack"
 	"github.com/nfgo/nfgo/host"
+	"github.com/nfgo/nfgo/logpipe"
 	"github.com/nfgo/nfgo/netfilter"
 	"github.com/nfgo/nfgo/packet"
 	"github.com/nfgo/nfgo/rstattr"
@@ -251,5 +256,115 @@ COMMIT
 	}
 	if packet.Checksum16(udp, src>>16+src&0xFFFF+dst>>16+dst&0xFFFF+17+uint32(len(udp))) != 0 {
 		t.Fatal("the reassembled datagram's checksum does not verify")
+	}
+}
+
+// A worker on a queue forwards a GSO packet whole to the output device's
+// queue of the same index, allocating nothing.
+func TestWorkerOnQueue(t *testing.T) {
+	g, in, out, last, _ := testGatewayQueues(t, bulkRules("gin", "gout"), 4)
+	win, wout := g.newWorker(in, 2), g.newWorker(out, 2)
+	queues := map[*device]int{}
+	for _, d := range []*device{in, out} {
+		c := d.capture
+		d.capture = func(q int, f []byte) {
+			queues[d] = q
+			c(q, f)
+		}
+	}
+	client, gwIn, gwOut, server := ip4("10.76.1.2"), ip4("10.76.1.1"), ip4("10.76.2.1"), ip4("10.76.2.2")
+	tcp := func(src, dst uint32, sport, dport uint16, flags uint8, seq, ack uint32, n int) []byte {
+		return packet.Build(&packet.Spec{Src: src, Dst: dst, Proto: packet.ProtoTCP, SrcPort: sport, DstPort: dport,
+			TCPFlags: flags, Seq: seq, Ack: ack, Window: 65535, DF: true, TTL: 64, PayloadLen: n})
+	}
+	feed(win, vnetHdr{}, tcp(client, gwIn, 40000, 9090, packet.TCPSyn, 1000, 0, 0))
+	feed(wout, vnetHdr{}, tcp(server, gwOut, 9000, 40000, packet.TCPSyn|packet.TCPAck, 5000, 1001, 0))
+	feed(win, vnetHdr{}, tcp(client, gwIn, 40000, 9090, packet.TCPAck, 1001, 5001, 0))
+	if last[in] == nil || queues[in] != 2 {
+		t.Fatalf("the SYN-ACK was not forwarded to queue 2 (dropped %d, queue %d)", g.Dropped.Load(), queues[in])
+	}
+	data := tcp(client, gwIn, 40000, 9090, packet.TCPAck|packet.TCPPsh, 1001, 5001, 20000)
+	pseudoPartial(data)
+	gso := vnetHdr{flags: unix.VIRTIO_NET_HDR_F_NEEDS_CSUM, gsoType: unix.VIRTIO_NET_HDR_GSO_TCPV4, hdrLen: 40, gsoSize: 1448, csumStart: 20, csumOffset: 16}
+	last[out] = nil
+	feed(win, gso, data)
+	if h := decodeVnetHdr(last[out]); last[out] == nil || queues[out] != 2 || h.gsoSize != 1448 {
+		t.Fatalf("the GSO packet left on queue %d with %+v (dropped %d)", queues[out], h, g.Dropped.Load())
+	}
+	if n := testing.AllocsPerRun(200, func() { feed(win, gso, data) }); n != 0 {
+		t.Fatalf("%.1f allocations per GSO packet", n)
+	}
+	// three, then AllocsPerRun's 200 runs and its warm-up
+	if w := g.WorkerPackets(); w["gin/2"] != 3+201 || w["gout/2"] != 1 || w["gin/0"] != 0 {
+		t.Errorf("packets per worker: %v", w)
+	}
+}
+
+// Four workers, one per queue of each device, run flows at the same time
+// (go test -race checks them): every packet is forwarded, each to the
+// output device's queue of its worker's index, conntrack has every
+// connection, the packet counts per worker are what each read, and the
+// LOG lines written from several workers at once are whole.
+func TestWorkersConcurrent(t *testing.T) {
+	const queues, flows, segs = 4, 8, 50
+	ruleset := strings.Replace(bulkRules("gin", "gout"), "-A FORWARD -i gin -p tcp -m tcp --dport 9000 -m state --state NEW -j ACCEPT",
+		"-A FORWARD -i gin -p tcp -m tcp --syn -j LOG --log-prefix \"[q] \"\n-A FORWARD -i gin -p tcp -m tcp --dport 9000 -m state --state NEW -j ACCEPT", 1)
+	g, in, out, _, _ := testGatewayQueues(t, ruleset, queues)
+	var logBuf bytes.Buffer
+	g.cfg.Log = logpipe.NewWriter(&logBuf, logpipe.StampNone, "")
+	var written [2][queues]atomic.Int64
+	for i, d := range []*device{in, out} {
+		d.capture = func(q int, f []byte) { written[i][q].Add(1) }
+	}
+	client, gwIn, gwOut, server := ip4("10.76.1.2"), ip4("10.76.1.1"), ip4("10.76.2.1"), ip4("10.76.2.2")
+	var wg sync.WaitGroup
+	for q := range queues {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			win, wout := g.newWorker(in, q), g.newWorker(out, q)
+			tcp := func(src, dst uint32, sport, dport uint16, flags uint8, seq, ack uint32, n int) []byte {
+				return packet.Build(&packet.Spec{Src: src, Dst: dst, Proto: packet.ProtoTCP, SrcPort: sport, DstPort: dport,
+					TCPFlags: flags, Seq: seq, Ack: ack, Window: 65535, DF: true, TTL: 64, PayloadLen: n})
+			}
+			for f := range flows {
+				port := uint16(40000 + q*100 + f)
+				feed(win, vnetHdr{}, tcp(client, gwIn, port, 9090, packet.TCPSyn, 1000, 0, 0))
+				feed(wout, vnetHdr{}, tcp(server, gwOut, 9000, port, packet.TCPSyn|packet.TCPAck, 5000, 1001, 0))
+				feed(win, vnetHdr{}, tcp(client, gwIn, port, 9090, packet.TCPAck, 1001, 5001, 0))
+				for i := range segs {
+					feed(win, vnetHdr{}, tcp(client, gwIn, port, 9090, packet.TCPAck, 1001+uint32(i*1000), 5001, 1000))
+					feed(wout, vnetHdr{}, tcp(server, gwOut, 9000, port, packet.TCPAck, 5001, 1001+uint32((i+1)*1000), 0))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if d := g.Dropped.Load(); d != 0 {
+		t.Fatalf("%d packets dropped", d)
+	}
+	if n := g.Stack.CT.Count(); n != queues*flows {
+		t.Errorf("%d connections tracked, want %d", n, queues*flows)
+	}
+	per := g.WorkerPackets()
+	for q := range queues {
+		if n := written[1][q].Load(); n != flows*(2+segs) {
+			t.Errorf("queue %d of gout: %d frames written, want %d", q, n, flows*(2+segs))
+		}
+		if n := written[0][q].Load(); n != flows*(1+segs) {
+			t.Errorf("queue %d of gin: %d frames written, want %d", q, n, flows*(1+segs))
+		}
+		if n := per[fmt.Sprintf("gin/%d", q)]; n != flows*(2+segs) {
+			t.Errorf("worker gin/%d read %d packets, want %d", q, n, flows*(2+segs))
+		}
+	}
+	lines := strings.Split(strings.TrimSuffix(logBuf.String(), "\n"), "\n")
+	if len(lines) != queues*flows {
+		t.Fatalf("%d LOG lines, want %d", len(lines), queues*flows)
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "[q] IN=gin OUT=gout ") || strings.Count(l, "[q] ") != 1 || strings.Count(l, "SRC=") != 1 {
+			t.Errorf("LOG line not whole: %q", l)
+		}
 	}
 }
