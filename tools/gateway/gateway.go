@@ -257,12 +257,21 @@ func Main(args []string, env *Env) int {
 	defer stop()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
+	reloads := make(chan struct{})
 	go func() {
+		defer close(reloads)
 		for range hup {
 			if err := g.Reload(); err != nil {
 				lg.Error("reload failed; the old rules stay", "err", err)
 			}
 		}
+	}()
+	// The reloader stops with the daemon (a daemon started again in the
+	// same process must not have two reloading the store).
+	defer func() {
+		signal.Stop(hup)
+		close(hup)
+		<-reloads
 	}()
 	sock := filepath.Join(g.StateDir(), gw.SocketName)
 	go func() {
