@@ -5,6 +5,10 @@
 #
 #   SECONDS_PER_RUN=5 ./scripts/bench-gateway.sh
 #
+# PARALLEL=N runs N iperf3 streams at once (iperf3 -P; default 1);
+# QUEUES=N gives the gateway's devices N queues (nfgo gateway --queues;
+# default: its own, one per CPU).
+#
 # Topology: a client namespace and a server namespace. Kernel: a router
 # namespace joined to both by veth pairs, forwarding. nfgo: the gateway's
 # two TUN devices moved into the client and server namespaces. Ruleset
@@ -13,6 +17,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 T="${SECONDS_PER_RUN:-5}"
+P="${PARALLEL:-1}"
+QUEUES="${QUEUES:-}"
 for c in iperf3 iptables-legacy-restore ip; do
   command -v "$c" >/dev/null || { echo "needs $c" >&2; exit 1; }
 done
@@ -46,10 +52,10 @@ EOF
 measure() { # prints "tcp_gbit udp_kpps"
   ip netns exec $S iperf3 -s -D -1 -p 5201 >/dev/null
   sleep 0.5
-  tcp=$(ip netns exec $C iperf3 -c 10.79.2.2 -p 5201 -t "$T" -J | python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))')
+  tcp=$(ip netns exec $C iperf3 -c 10.79.2.2 -p 5201 -t "$T" -P "$P" -J | python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))')
   ip netns exec $S iperf3 -s -D -1 -p 5201 >/dev/null
   sleep 0.5
-  udp=$(ip netns exec $C iperf3 -c 10.79.2.2 -p 5201 -u -b 0 -l 64 -t "$T" -J | python3 -c 'import json,sys; d=json.load(sys.stdin)["end"]["sum"]; print("%.0f" % ((d["packets"]-d["lost_packets"])/d["seconds"]/1e3))')
+  udp=$(ip netns exec $C iperf3 -c 10.79.2.2 -p 5201 -u -b 0 -l 64 -t "$T" -P "$P" -J | python3 -c 'import json,sys; d=json.load(sys.stdin)["end"]["sum"]; print("%.0f" % ((d["packets"]-d["lost_packets"])/d["seconds"]/1e3))')
   echo "$tcp $udp"
 }
 for n in $C $S $R; do ip netns add $n; ip -n $n link set lo up; done
@@ -69,11 +75,12 @@ ip -n $C link del c0; ip -n $S link del s0
 # nfgo: the gateway's TUN devices in the client and server namespaces.
 state=$(mktemp -d)
 rules nfgbs1 > "$state/rules.v4"
-/tmp/nfgo-bench gateway --state "$state" \
+/tmp/nfgo-bench gateway --state "$state" ${QUEUES:+--queues "$QUEUES"} \
   --tun nfgbc1,10.79.1.1/24,netns=$C,peer=10.79.1.2/24,default \
   --tun nfgbs1,10.79.2.1/24,netns=$S,peer=10.79.2.2/24,default 2>/tmp/nfgo-bench-gw.log &
 GWPID=$!
 for i in $(seq 50); do ip netns exec $C ping -c1 -W1 10.79.1.1 >/dev/null 2>&1 && break; sleep 0.1; done
 read -r ntcp nudp < <(measure)
+echo "streams $P, nfgo queues ${QUEUES:-default ($(nproc) CPUs)}"
 echo "TCP  kernel ${ktcp} Gbit/s  nfgo ${ntcp} Gbit/s  ratio $(python3 -c "print('%.3f' % ($ntcp/$ktcp))")"
 echo "UDP  kernel ${kudp} kpps (64-byte payloads)  nfgo ${nudp} kpps  ratio $(python3 -c "print('%.3f' % ($nudp/$kudp))")"
