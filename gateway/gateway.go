@@ -67,7 +67,10 @@ type DeviceConfig struct {
 	PeerDefault bool
 	// Queues is the number of the device's queues, each read by its own
 	// worker (0: Config.Queues). One queue opens the device as a plain
-	// TUN; more open it with IFF_MULTI_QUEUE.
+	// TUN; more open it with IFF_MULTI_QUEUE. With the same count on
+	// every device a flow stays on one queue index both ways; with
+	// different counts the kernel may move a flow once, to the queue its
+	// replies were written to.
 	Queues int
 }
 
