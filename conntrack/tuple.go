@@ -1,7 +1,9 @@
 // Package conntrack is the kernel's IPv4 connection tracking (Linux 6.18
 // nf_conntrack) for nfgo's packet engine: tuples, connection entries with
 // their TCP/UDP/ICMP/GRE/generic protocol state and timeouts on an injected
-// clock, and a sharded hash table with nf_conntrack_max and early drop.
+// clock, and a sharded hash table with nf_conntrack_max and early drop;
+// the events conntrack -E shows (event.go: cached per packet, delivered at
+// confirmation, as the kernel's event cache does).
 //
 // The engine calls Table.In (the kernel's nf_conntrack_in) at PREROUTING
 // and OUTPUT, after the raw table (a packet that raw's NOTRACK/CT --notrack
