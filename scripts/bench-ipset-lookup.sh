@@ -20,8 +20,9 @@
 # memory" per entry, and Slab + VmallocUsed of /proc/meminfo after loading
 # the K sets against before, per entry (what it really took).
 #
-# nfgo: go test -bench Lookup ./ipset, median of N runs (ns per MatchAt,
-# allocations, Go heap per entry).
+# nfgo: go test -bench 'Lookup|IndexOff' ./ipset, median of N runs (ns per
+# MatchAt, allocations, memory per entry: Go heap and the index's
+# huge-page mappings).
 #
 # Needs root, ipset, iptables-legacy and tc. Takes a few minutes.
 set -euo pipefail
@@ -111,7 +112,7 @@ for t in ip net; do
 done
 
 # nfgo, the same elements and lookup orders.
-go test -count="$N" -run '^$' -bench 'Lookup' -benchmem ./ipset | tee "$work/go" >&2
+go test -count="$N" -run '^$' -bench 'Lookup|IndexOff' -benchmem ./ipset | tee "$work/go" >&2
 gomed() { # gomed BENCH FIELD-UNIT
   awk -v b="$1" -v u="$2" '$1 ~ "^Benchmark"b"(-[0-9]+)?$" { for (i = 3; i < NF; i++) if ($(i+1) == u) print $i }' "$work/go" | median
 }
@@ -130,10 +131,15 @@ for t in ip net; do
 done
 echo
 echo "Memory per entry (bytes)"
-printf '%-12s %16s %16s %22s %22s\n' "set" "nfgo Go heap 1k" "nfgo Go heap 1M" "kernel Size/entry 1k/1M" "kernel slab+vmalloc 1k/1M"
+printf '%-12s %16s %16s %22s %22s\n' "set" "nfgo mem 1k" "nfgo mem 1M" "kernel Size/entry 1k/1M" "kernel slab+vmalloc 1k/1M"
 for t in ip net; do
   T=IP; [ $t = net ] && T=Net
-  printf '%-12s %16s %16s %22s %22s\n' "hash:$t" "$(gomed LookupHash${T}1kRandom heapB/entry)" "$(gomed LookupHash${T}1MRandom heapB/entry)" \
+  printf '%-12s %16s %16s %22s %22s\n' "hash:$t" "$(gomed LookupHash${T}1kRandom memB/entry)" "$(gomed LookupHash${T}1MRandom memB/entry)" \
     "${R[$t,1000,ksize]} / ${R[$t,1000000,ksize]}" "${R[$t,1000,kmem]} / ${R[$t,1000000,kmem]}"
+done
+echo
+echo "nfgo, 1,000,000 scattered, an index feature off (ns per lookup; with it: above)"
+for b in IndexOffHashIP1MRandomNoHuge IndexOffHashNet1MRandomNoHuge IndexOffHashNet1MRandomNoFilter; do
+  printf '  %-34s %8s\n' "$b" "$(gomed $b ns/op)"
 done
 echo "allocations per lookup (nfgo): $(awk '$1 ~ /^BenchmarkLookup/ {for (i = 3; i < NF; i++) if ($(i+1) == "allocs/op") print $i}' "$work/go" | sort -u | tr '\n' ' ')"
