@@ -130,15 +130,21 @@ func benchNet(k int) (net uint32, c uint8, probe uint32) {
 	return net, c, net | (^mask(c) & 0x5)
 }
 
-// benchSet measures the set match's lookup in a set of n elements
-// (hash:net: benchNet's), the addresses looked up in
-// insertion order, or scattered (random: a multiplicative permutation,
-// so that no two consecutive lookups share a cache line). It reports the
-// Go heap the set takes per element (runtime.MemStats after building the
-// set, against before) and the kernel's "Size in memory" per element of
-// the same set as nfgo emulates it (identical to the real kernel's for the
-// same initval: scripts/bench-ipset-restore.sh).
-func benchSet(b *testing.B, typ string, n int, random bool) {
+// benchCache keeps the last set benchSet built: the testing package calls
+// a benchmark function several times (growing b.N) and -count times in a
+// row, and building a set of 1,000,000 takes longer than measuring it.
+var benchCache struct {
+	key       string
+	s         *Set
+	mem, kern float64
+}
+
+func benchBuild(typ string, n int) (*Set, float64, float64) {
+	key := fmt.Sprint(typ, n, hugePages, useFilter)
+	if c := &benchCache; c.key == key {
+		return c.s, c.mem, c.kern
+	}
+	benchCache.s = nil
 	var m0, m1 runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&m0)
@@ -154,15 +160,47 @@ func benchSet(b *testing.B, typ string, n int, random bool) {
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&m1)
-	heap := float64(int64(m1.HeapAlloc)-int64(m0.HeapAlloc)) / float64(s.Len())
+	mapped := 0
+	for _, x := range s.idx32 {
+		mapped += x.mappedBytes()
+	}
+	mem := float64(int64(m1.HeapAlloc)-int64(m0.HeapAlloc)+int64(mapped)) / float64(s.Len())
 	kern := float64(s.MemSize()) / float64(s.Len())
+	benchCache.key, benchCache.s, benchCache.mem, benchCache.kern = key, s, mem, kern
+	return s, mem, kern
+}
+
+// Lookup orders of benchSet.
+const (
+	inOrder   = iota // insertion order
+	scattered        // a multiplicative permutation: no two consecutive lookups share a cache line
+	hot              // hotN distinct elements, scattered over the set, looked up in turn
+)
+
+// hotN is the hot subset: a gateway's active flows against a big list.
+const hotN = 1000
+
+// benchSet measures the set match's lookup in a set of n elements
+// (hash:net: benchNet's), the addresses looked up in order (inOrder,
+// scattered, or hot: the same cycle as scripts/ipsetsend -hot). It
+// reports the memory the set takes per element (the Go heap,
+// runtime.MemStats after building the set against before, plus the
+// index's huge-page mappings, which MemStats does not see) and the
+// kernel's "Size in memory" per element of the same set as nfgo emulates
+// it (identical to the real kernel's for the same initval:
+// scripts/bench-ipset-restore.sh).
+func benchSet(b *testing.B, typ string, n int, order int) {
+	s, mem, kern := benchBuild(typ, n)
 	b.ReportAllocs()
 	b.ResetTimer()
 	hits := 0
 	for i := 0; i < b.N; i++ {
 		k := i % n
-		if random {
+		switch order {
+		case scattered:
 			k = int(uint64(k) * 2654435761 % uint64(n))
+		case hot:
+			k = int(uint64(i%hotN) * 2654435761 % uint64(n))
 		}
 		ip := uint32(0x0a000000 + k*7)
 		if typ == TypeHashNet {
@@ -178,40 +216,89 @@ func benchSet(b *testing.B, typ string, n int, random bool) {
 	if hits != b.N {
 		b.Fatalf("%d hits of %d", hits, b.N)
 	}
-	b.ReportMetric(heap, "heapB/entry")
+	b.ReportMetric(mem, "memB/entry")
 	b.ReportMetric(kern, "kernelB/entry")
 }
 
-func BenchmarkLookupHashIP1k(b *testing.B)        { benchSet(b, TypeHashIP, 1000, false) }
-func BenchmarkLookupHashIP1M(b *testing.B)        { benchSet(b, TypeHashIP, 1000000, false) }
-func BenchmarkLookupHashNet1k(b *testing.B)       { benchSet(b, TypeHashNet, 1000, false) }
-func BenchmarkLookupHashNet1M(b *testing.B)       { benchSet(b, TypeHashNet, 1000000, false) }
-func BenchmarkLookupHashIP1kRandom(b *testing.B)  { benchSet(b, TypeHashIP, 1000, true) }
-func BenchmarkLookupHashIP1MRandom(b *testing.B)  { benchSet(b, TypeHashIP, 1000000, true) }
-func BenchmarkLookupHashNet1kRandom(b *testing.B) { benchSet(b, TypeHashNet, 1000, true) }
-func BenchmarkLookupHashNet1MRandom(b *testing.B) { benchSet(b, TypeHashNet, 1000000, true) }
+func BenchmarkLookupHashIP1k(b *testing.B)        { benchSet(b, TypeHashIP, 1000, inOrder) }
+func BenchmarkLookupHashIP1M(b *testing.B)        { benchSet(b, TypeHashIP, 1000000, inOrder) }
+func BenchmarkLookupHashNet1k(b *testing.B)       { benchSet(b, TypeHashNet, 1000, inOrder) }
+func BenchmarkLookupHashNet1M(b *testing.B)       { benchSet(b, TypeHashNet, 1000000, inOrder) }
+func BenchmarkLookupHashIP1kRandom(b *testing.B)  { benchSet(b, TypeHashIP, 1000, scattered) }
+func BenchmarkLookupHashIP1MRandom(b *testing.B)  { benchSet(b, TypeHashIP, 1000000, scattered) }
+func BenchmarkLookupHashNet1kRandom(b *testing.B) { benchSet(b, TypeHashNet, 1000, scattered) }
+func BenchmarkLookupHashNet1MRandom(b *testing.B) { benchSet(b, TypeHashNet, 1000000, scattered) }
+func BenchmarkLookupHashIP1MHot(b *testing.B)     { benchSet(b, TypeHashIP, 1000000, hot) }
+func BenchmarkLookupHashNet1MHot(b *testing.B)    { benchSet(b, TypeHashNet, 1000000, hot) }
+
+// The index's huge pages and filter off, one at a time: what each does.
+func BenchmarkIndexOffHashIP1MRandomNoHuge(b *testing.B) {
+	benchIndexOff(b, TypeHashIP, &hugePages)
+}
+func BenchmarkIndexOffHashNet1MRandomNoHuge(b *testing.B) {
+	benchIndexOff(b, TypeHashNet, &hugePages)
+}
+func BenchmarkIndexOffHashNet1MRandomNoFilter(b *testing.B) {
+	benchIndexOff(b, TypeHashNet, &useFilter)
+}
+
+func benchIndexOff(b *testing.B, typ string, feature *bool) {
+	*feature = false
+	defer func() { *feature = true }()
+	benchSet(b, typ, 1000000, scattered)
+}
 
 // TestIndex32 checks the open-addressing index against a map through
-// inserts, overwrites and deletes that collide and wrap around.
+// inserts, overwrites, nomatch marks and deletes that collide and wrap
+// around: small (few distinct keys, many collisions) and big enough for
+// the filter and the huge-page slots (which need 64Ki and 512Ki slots).
 func TestIndex32(t *testing.T) {
+	t.Run("small", func(t *testing.T) { testIndex32(t, 5000, 65536, 200000, 997) })
+	t.Run("big", func(t *testing.T) {
+		x := testIndex32(t, 400000, 2654435761, 1000000, 199999)
+		if len(x.slots) < 1<<19 || x.filter == nil {
+			t.Fatalf("%d slots, filter %v: not big", len(x.slots), x.filter != nil)
+		}
+		if hugePages && (thpMode() == "madvise" || thpMode() == "always") && x.huge == nil {
+			t.Error("no huge-page slots")
+		}
+	})
+}
+
+// testIndex32 draws keys among nkeys distinct ones (i*mul), three inserts
+// (one of them marked nomatch) for each delete, and compares everything
+// every check steps.
+func testIndex32(t *testing.T, nkeys, mul uint32, steps, check int) *u32index {
+	type val struct {
+		i       int32
+		nomatch bool
+	}
 	var x u32index
-	want := map[uint32]int32{}
+	want := map[uint32]val{}
 	seed := uint32(1)
-	for step := 0; step < 200000; step++ {
+	for step := 0; step < steps; step++ {
 		seed = seed*1664525 + 1013904223
-		k := seed % 5000 * 65536 // few distinct keys, many collisions
+		k := seed % nkeys * mul
 		switch seed >> 30 {
 		case 0, 1:
 			x.put(k, int32(step))
-			want[k] = int32(step)
+			want[k] = val{int32(step), false}
 		case 2:
+			if _, ok := want[k]; ok && step%2 == 0 {
+				x.setNomatch(k, true)
+				want[k] = val{want[k].i, true}
+			} else {
+				x.del(k)
+				delete(want, k)
+			}
+		case 3:
 			x.del(k)
 			delete(want, k)
 		}
-		if step%997 == 0 {
+		if step%check == 0 || step == steps-1 {
 			for k, v := range want {
-				if got, ok := x.get(k); !ok || got != v {
-					t.Fatalf("step %d: key %x: got %d %v, want %d", step, k, got, ok, v)
+				if got, nm, ok := x.find(k); !ok || got != v.i || nm != v.nomatch {
+					t.Fatalf("step %d: key %x: got %d %v %v, want %v", step, k, got, nm, ok, v)
 				}
 			}
 			if x.n != len(want) {
@@ -224,6 +311,7 @@ func TestIndex32(t *testing.T) {
 			}
 		}
 	}
+	return &x
 }
 
 func TestPortSetsMatch(t *testing.T) {
@@ -486,5 +574,93 @@ func TestHashMAC(t *testing.T) {
 	}
 	if st2 := r2.WriteState(); st2 != st {
 		t.Fatalf("state differs:\n%s\n---\n%s", st, st2)
+	}
+}
+
+// TestHashNetBig checks hash:net's lookups in a set big enough for the
+// index's filter and huge-page slots, with nomatch elements set, flipped
+// by re-adds and deleted, against a model of mtype_test_cidrs (the
+// lengths present, longest first, the first element found deciding), with
+// and without timeouts (the index alone decides / the entry is read).
+func TestHashNetBig(t *testing.T) {
+	for _, timeout := range []bool{false, true} {
+		r := NewRegistry()
+		r.Clock = func() int64 { return 1e18 }
+		s, err := r.Create("n", TypeHashNet, Options{Maxelem: 1 << 20, HasTimeout: timeout, Timeout: 1000}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		type net struct {
+			ip uint32
+			c  uint8
+		}
+		lengths := []uint8{32, 28, 24, 20, 16}
+		model := map[net]bool{} // nomatch
+		var nets []net
+		seed := uint32(7)
+		rnd := func() uint32 { seed = seed*1664525 + 1013904223; return seed }
+		for i := 0; i < 300000; i++ {
+			c := lengths[rnd()%5]
+			n := net{(rnd() & 0x3fffffff) & mask(c), c} // a quarter of the space: lengths overlap
+			nm := rnd()%8 == 0
+			switch op := rnd() % 10; {
+			case op < 7 || len(nets) == 0:
+				if err := s.add(elemKey{ip: n.ip, cidr: n.c}, &Elem{NoMatch: nm}, true); err != nil {
+					t.Fatal(err)
+				}
+				if _, ok := model[n]; !ok {
+					nets = append(nets, n)
+				}
+				model[n] = nm
+			case op < 9: // flip an element's nomatch flag by re-adding it
+				n = nets[rnd()%uint32(len(nets))]
+				if _, ok := model[n]; ok {
+					s.add(elemKey{ip: n.ip, cidr: n.c}, &Elem{NoMatch: !model[n]}, true)
+					model[n] = !model[n]
+				}
+			default:
+				n = nets[rnd()%uint32(len(nets))]
+				if _, ok := model[n]; ok {
+					if err := s.del(elemKey{ip: n.ip, cidr: n.c}); err != nil {
+						t.Fatal(err)
+					}
+					delete(model, n)
+				}
+			}
+		}
+		if x := s.idx32[20]; x == nil || x.filter == nil {
+			t.Fatal("the /20 index has no filter: the set is too small for this test")
+		}
+		hits := 0
+		for i := 0; i < 200000; i++ {
+			ip := rnd() & 0x3fffffff
+			if i%2 == 0 { // inside an element
+				n := nets[rnd()%uint32(len(nets))]
+				ip = n.ip | rnd()&^mask(n.c)
+			}
+			want, wantNM := false, false
+			for _, c := range lengths {
+				if nm, ok := model[net{ip & mask(c), c}]; ok {
+					want, wantNM = !nm, nm
+					break
+				}
+			}
+			if got := s.MatchAt(ip, 60, 1e18, true); got != want {
+				t.Fatalf("timeout %v: %s: got %v, want %v", timeout, ipString(ip), got, want)
+			}
+			if got := s.MatchElemFlags(ip, 0, 0, 0, 60, 1e18, true, CounterMatch{}, true); got != wantNM {
+				t.Fatalf("timeout %v: %s return-nomatch: got %v, want %v", timeout, ipString(ip), got, wantNM)
+			}
+			if want {
+				hits++
+			}
+		}
+		if hits < 50000 {
+			t.Fatalf("only %d hits", hits)
+		}
+		probe := nets[0].ip
+		if a := testing.AllocsPerRun(100, func() { s.MatchAt(probe, 60, 1e18, true) }); a != 0 {
+			t.Errorf("MatchAt allocates %v", a)
+		}
 	}
 }

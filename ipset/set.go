@@ -467,6 +467,9 @@ func commentCost(c string) int {
 func (s *Set) setExt(e *entry, x *Elem, now int64) {
 	if s.isNet() {
 		e.nomatch = x.NoMatch
+		if s.use32() {
+			s.idx32[e.cidr].setNomatch(e.ip, x.NoMatch) // lookupNM reads it there
+		}
 	}
 	if s.Opts.Counters {
 		if x.HasPackets {
@@ -959,6 +962,19 @@ func (s *Set) lookupNM(k elemKey, now int64) (int32, bool) {
 		}
 		if m := s.index[32]; m != nil {
 			if i, ok := m[k.ikey()]; ok && s.matchEntry(i, now) > 0 {
+				return i, false
+			}
+		}
+		return -1, false
+	}
+	if s.Type == TypeHashNet && !s.Opts.HasTimeout {
+		// hash:net without timeouts: the index decides alone (it holds
+		// the nomatch flag), so the loop below without its per-type tests.
+		for _, c := range s.nets {
+			if i, nomatch, ok := s.idx32[c].find(k.ip & mask(c)); ok {
+				if nomatch {
+					return -1, true
+				}
 				return i, false
 			}
 		}

@@ -1,0 +1,4 @@
+// sendmmsg(2) is not in package syscall.
+package main
+
+const sysSendmmsg = 307
