@@ -60,6 +60,9 @@ from the store; SIGTERM or SIGINT stops.
   --queues N           queues per TUN device, each served by its own worker;
                        the kernel spreads flows over them (default: one per
                        CPU, at most 16; a device's queues=N overrides)
+  --config FILE        options from FILE, one per line without the dashes
+                       ("tun nfgo0,10.0.1.1/24"; # comments), read before
+                       the command line's (e.g. /etc/nfgo/gateway.conf)
 `
 
 func parseTun(spec string) (gw.DeviceConfig, error) {
@@ -140,6 +143,11 @@ func parseRoute(spec string) (host.Route, error) {
 
 // Main runs the daemon until a signal stops it.
 func Main(args []string, env *Env) int {
+	args, err := expandConfig(args)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "nfgo gateway: %v\n", err)
+		return 2
+	}
 	cfg := gw.Config{StateDir: env.StateDir}
 	var logFile, rotate, metrics string
 	var routes []string
