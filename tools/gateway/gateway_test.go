@@ -50,14 +50,19 @@ func TestDaemon(t *testing.T) {
 	ipt("-A", "FORWARD", "-p", "icmp", "-j", "ACCEPT")
 	logFile := filepath.Join(dir, "packets.log")
 	icmpLog := filepath.Join(dir, "icmp.log")
+	conf := filepath.Join(dir, "gateway.conf")
+	if err := os.WriteFile(conf, []byte("# the client side\ntun "+cdev+",10.78.1.1/24,netns="+c.Name+",peer=10.78.1.2/24,default\n"+
+		"state "+dir+"\nqueues 3\nlog "+logFile+"\nlog-route [gw-icmp]="+icmpLog+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	start := func() (chan int, *bytes.Buffer) {
 		var errb bytes.Buffer
 		done := make(chan int, 1)
 		go func() {
-			// Three queues per device: a restart reopens every one.
-			done <- Main([]string{"--state", dir, "--queues", "3", "--log", logFile, "--log-route", "[gw-icmp]=" + icmpLog,
-				"--tun", cdev + ",10.78.1.1/24,netns=" + c.Name + ",peer=10.78.1.2/24,default",
-				"--tun", sdev + ",10.78.2.1/24,netns=" + s.Name + ",peer=10.78.2.2/24,default"},
+			// Started as the systemd unit starts it, from a configuration
+			// file, the command line adding a device. Three queues per
+			// device: a restart reopens every one.
+			done <- Main([]string{"--config", conf, "--tun", sdev + ",10.78.2.1/24,netns=" + s.Name + ",peer=10.78.2.2/24,default"},
 				&Env{Stdout: &bytes.Buffer{}, Stderr: &errb})
 		}()
 		// Up once the gateway answers its own ping.
