@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -256,7 +257,9 @@ func Main(args []string, env *Env) int {
 	}
 	defer router.Close()
 	cfg.Log = router
+	toolMu.Lock() // New loads the store as a reload does
 	g, err := gw.New(cfg)
+	toolMu.Unlock()
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "nfgo gateway: %v\n", err)
 		return 1
@@ -269,7 +272,10 @@ func Main(args []string, env *Env) int {
 	go func() {
 		defer close(reloads)
 		for range hup {
-			if err := g.Reload(); err != nil {
+			toolMu.Lock()
+			err := g.Reload()
+			toolMu.Unlock()
+			if err != nil {
 				lg.Error("reload failed; the old rules stay", "err", err)
 			}
 		}
@@ -312,8 +318,15 @@ func Main(args []string, env *Env) int {
 // Executor runs the tools in the daemon: iptables, iptables-save and
 // iptables-restore, ipset on the store (the ruleset swapped in when the
 // store changed), conntrack on the live table, recent on the live lists.
+//
+// One tool runs at a time, and not during a SIGHUP reload: the tools and
+// the reload set the process's set lookups (xt.LookupSet, xt.Sets), and
+// one command's store change is reloaded before the next reads the store,
+// as iptables commands queue on the xtables lock.
 func Executor(g *gw.Gateway) gw.Executor {
 	return func(req *gw.Request) *gw.Response {
+		toolMu.Lock()
+		defer toolMu.Unlock()
 		dir := g.StateDir()
 		var out, errb bytes.Buffer
 		stdin := bytes.NewReader(req.Stdin)
@@ -356,6 +369,9 @@ func Executor(g *gw.Gateway) gw.Executor {
 		return &gw.Response{Stdout: out.Bytes(), Stderr: errb.Bytes(), Code: code}
 	}
 }
+
+// toolMu serialises the tools run in the daemon and the SIGHUP reloads.
+var toolMu sync.Mutex
 
 // Streams runs the streaming tools in the daemon: conntrack -E, whose
 // events flow to the client until it goes.

@@ -40,7 +40,13 @@ func TestDaemon(t *testing.T) {
 	ipt := func(args ...string) {
 		t.Helper()
 		var eb bytes.Buffer
-		if code := iptables.Main(args, &iptables.Env{Stdout: &bytes.Buffer{}, Stderr: &eb, StateDir: dir}); code != 0 {
+		// Another process writing the store: it does not run beside the
+		// daemon's reload (the file lock orders them between processes;
+		// in this one process, the daemon's tool lock).
+		toolMu.Lock()
+		code := iptables.Main(args, &iptables.Env{Stdout: &bytes.Buffer{}, Stderr: &eb, StateDir: dir})
+		toolMu.Unlock()
+		if code != 0 {
 			t.Fatalf("nfgo iptables %v: %s", args, eb.String())
 		}
 	}
@@ -165,6 +171,49 @@ func TestDaemon(t *testing.T) {
 	}
 	if r := call("iptables", "-A", "NOPE", "-j", "ACCEPT"); r.Code != 1 || !strings.Contains(string(r.Stderr), "iptables: No chain/target/match by that name.") {
 		t.Errorf("an error through the daemon: %d %q", r.Code, r.Stderr)
+	}
+	// Clients at once, as scripts run iptables and ipset in parallel, and
+	// SIGHUP reloads among them: each command sees the store whole and
+	// its change swapped in (run with -race: the tools and the reloads
+	// set the process's set lookups).
+	// SIGHUP reloads land among them.
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; i < 5; i++ {
+			syscall.Kill(os.Getpid(), syscall.SIGHUP)
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			addr := fmt.Sprintf("10.78.9.%d", i+1)
+			for _, req := range []*gw.Request{
+				{Tool: "ipset", Args: []string{"add", "wl", addr}},
+				{Tool: "iptables", Args: []string{"-A", "FORWARD", "-s", addr, "-m", "set", "--match-set", "wl", "src", "-j", "ACCEPT"}},
+				{Tool: "iptables-save", Args: []string{"-t", "filter"}},
+			} {
+				if r, err := gw.Call(dir, req); err != nil || r.Code != 0 {
+					t.Errorf("%s %v at once: %v %+v", req.Tool, req.Args, err, r)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	r := call("iptables-save", "-t", "filter")
+	for i := 1; i <= 4; i++ {
+		if rule := fmt.Sprintf("-A FORWARD -s 10.78.9.%d/32 -m set --match-set wl src -j ACCEPT", i); !strings.Contains(string(r.Stdout), rule) {
+			t.Errorf("lost at once: %s\n%s", rule, r.Stdout)
+		}
+	}
+	if r := call("ipset", "list", "wl"); !strings.Contains(string(r.Stdout), "Number of entries: 5") {
+		t.Errorf("ipset adds at once:\n%s", r.Stdout)
+	}
+	for i := 1; i <= 4; i++ {
+		call("iptables", "-D", "FORWARD", "-s", fmt.Sprintf("10.78.9.%d", i), "-m", "set", "--match-set", "wl", "src", "-j", "ACCEPT")
 	}
 	// conntrack -E through the daemon: the events stream while other
 	// requests go on beside them, until the client hangs up.
