@@ -3,6 +3,7 @@ package netfilter
 import (
 	"encoding/binary"
 	"net/netip"
+	"sync/atomic"
 
 	"github.com/nfgo/nfgo/conntrack"
 	"github.com/nfgo/nfgo/host"
@@ -36,7 +37,9 @@ type Stack struct {
 	// the live gateway must; a replay leaves them to the capture.
 	RouterICMP bool
 
-	tracker *ctTracker
+	// tracker wraps CT for the packets; made at the first packet (CT may
+	// be set after the Stack), atomically, as workers share the Stack.
+	tracker atomic.Pointer[ctTracker]
 	frag    defragState
 }
 
@@ -74,10 +77,12 @@ func (s *Stack) prepare(p *xt.Pkt) {
 		p.Env = s.Env
 	}
 	if s.CT != nil && p.Tracker == nil {
-		if s.tracker == nil || s.tracker.t != s.CT {
-			s.tracker = &ctTracker{s.CT}
+		tr := s.tracker.Load()
+		if tr == nil || tr.t != s.CT {
+			tr = &ctTracker{s.CT}
+			s.tracker.Store(tr)
 		}
-		p.Tracker = s.tracker
+		p.Tracker = tr
 	}
 }
 

@@ -15,7 +15,7 @@ if ! go test -count=1 -v ./kerneldiff > /tmp/nfgo-kerneldiff.log 2>&1; then
 fi
 sed -n '/kernel differential scoreboard/,$p' /tmp/nfgo-kerneldiff.log | grep -v '^ok\|^PASS' || true
 # The concurrent parts under the race detector.
-go test -count=1 -race ./netfilter ./conntrack ./ipset ./tools/gateway
+go test -count=1 -race ./netfilter ./conntrack ./ipset ./gateway ./tools/gateway
 # The scoreboards: upstream .t vectors per file, and the differential
 # comparison with the kernel per scenario (skipped without root).
 go test -count=1 -run 'TestConformance$' -v ./tools/iptables | grep -E '^\s+(file|iptables\.t|libip|libxt|TOTAL)' || true
