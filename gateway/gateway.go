@@ -105,7 +105,10 @@ type Gateway struct {
 	devs  map[string]*device
 	order []*device
 
-	mu      sync.Mutex // serialises reloads
+	mu sync.Mutex // serialises reloads
+	// synced is the live ruleset with the counters SyncCounters last
+	// wrote into the store (under mu); ReloadSynced counts from it.
+	synced  *rules.Ruleset
 	ctl     sync.Mutex // serialises control requests
 	stopped atomic.Bool
 
@@ -400,7 +403,39 @@ func (g *Gateway) SyncCounters() error {
 	live := snap.Ruleset.Clone()
 	snap.Counters(live)
 	carryCounters(live, stored)
-	return s.Save(stored)
+	if err := s.Save(stored); err != nil {
+		return err
+	}
+	g.synced = live
+	return nil
+}
+
+// ReloadSynced is Reload after a tool changed the store that
+// SyncCounters had filled: the tool's counters (zeroed by -Z, set by -c)
+// stand, plus what the gateway counted since the sync, as libiptc hands
+// the kernel a table's counters. Without a sync it is Reload.
+func (g *Gateway) ReloadSynced() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	base := g.synced
+	g.synced = nil
+	rs, err := g.loadStore()
+	if err != nil {
+		return err
+	}
+	old := g.Stack.Engine.Snapshot()
+	live := old.Ruleset.Clone()
+	old.Counters(live)
+	if base == nil {
+		carryCounters(live, rs)
+	} else {
+		carryDelta(live, base, rs)
+	}
+	if err := g.Stack.Engine.Swap(rs); err != nil {
+		return err
+	}
+	g.log.Info("rules reloaded from the store")
+	return nil
 }
 
 // carryCounters gives each rule of to that from also has (same table,
@@ -443,6 +478,35 @@ func carryCounters(from, to *rules.Ruleset) {
 			}
 		}
 	}
+}
+
+// carryDelta adds to each rule and built-in chain policy of to that
+// live and base also have (matched as carryCounters matches them) what
+// live counted beyond base.
+func carryDelta(live, base, to *rules.Ruleset) {
+	// Where live or base lack a rule, carryCounters leaves its counters
+	// as they are in to: no delta.
+	now, then := to.Clone(), to.Clone()
+	carryCounters(live, now)
+	carryCounters(base, then)
+	for ti, t := range to.Tables {
+		for ci, c := range t.Chains {
+			if c.Builtin {
+				c.Counters = addDelta(c.Counters, now.Tables[ti].Chains[ci].Counters, then.Tables[ti].Chains[ci].Counters)
+			}
+			for ri, r := range c.Rules {
+				r.Counters = addDelta(r.Counters, now.Tables[ti].Chains[ci].Rules[ri].Counters, then.Tables[ti].Chains[ci].Rules[ri].Counters)
+			}
+		}
+	}
+}
+
+func addDelta(v, now, then rules.Counters) rules.Counters {
+	if now.Packets >= then.Packets && now.Bytes >= then.Bytes {
+		v.Packets += now.Packets - then.Packets
+		v.Bytes += now.Bytes - then.Bytes
+	}
+	return v
 }
 
 // Run moves packets until ctx ends or a device fails: one worker per

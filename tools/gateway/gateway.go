@@ -359,7 +359,14 @@ func Executor(g *gw.Gateway) gw.Executor {
 			code = 2
 		}
 		if storeState(dir) != before {
-			if err := g.Reload(); err != nil {
+			reload := g.Reload
+			switch req.Tool {
+			case "iptables", "iptables-save", "iptables-restore":
+				// What the tool did to the counters it was shown (-Z,
+				// -c) stands.
+				reload = g.ReloadSynced
+			}
+			if err := reload(); err != nil {
 				fmt.Fprintf(&errb, "nfgo gateway: the store changed but its rules do not load: %v (the old rules stay)\n", err)
 				if code == 0 {
 					code = 1

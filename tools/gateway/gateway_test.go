@@ -169,6 +169,21 @@ func TestDaemon(t *testing.T) {
 	if r := call("iptables-save", "-c", "-t", "filter"); r.Code != 0 || !strings.Contains(string(r.Stdout), "[1:84] -A FORWARD -p icmp -m set ! --match-set wl src -j DROP") {
 		t.Errorf("iptables-save -c through the daemon:\n%s%s", r.Stdout, r.Stderr)
 	}
+	// iptables -Z through the daemon zeroes what the gateway counted, as
+	// it does in the kernel; a ping after it counts from zero.
+	if r := call("iptables", "-Z", "FORWARD"); r.Code != 0 {
+		t.Fatalf("iptables -Z: %s", r.Stderr)
+	}
+	if r := call("iptables-save", "-c", "-t", "filter"); !strings.Contains(string(r.Stdout), "[0:0] -A FORWARD -p icmp -m set ! --match-set wl src -j DROP") ||
+		!strings.Contains(string(r.Stdout), "[0:0] -A FORWARD -p icmp -j ACCEPT") {
+		t.Errorf("iptables-save -c after iptables -Z FORWARD through the daemon:\n%s%s", r.Stdout, r.Stderr)
+	}
+	if !ping() {
+		t.Fatal("the whitelisted client no longer crosses after iptables -Z")
+	}
+	if r := call("iptables-save", "-c", "-t", "filter"); !strings.Contains(string(r.Stdout), "[1:84] -A FORWARD -p icmp -j ACCEPT") {
+		t.Errorf("iptables-save -c after a ping that followed iptables -Z:\n%s%s", r.Stdout, r.Stderr)
+	}
 	if r := call("iptables", "-A", "NOPE", "-j", "ACCEPT"); r.Code != 1 || !strings.Contains(string(r.Stderr), "iptables: No chain/target/match by that name.") {
 		t.Errorf("an error through the daemon: %d %q", r.Code, r.Stderr)
 	}
