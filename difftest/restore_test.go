@@ -238,3 +238,83 @@ func TestRestore(t *testing.T) {
 		})
 	}
 }
+
+// policyCountersBase gives every built-in policy of filter and nat
+// counters, and filter a rule with counters and a user chain.
+const policyCountersBase = `*filter
+:INPUT ACCEPT [5:100]
+:FORWARD ACCEPT [6:200]
+:OUTPUT ACCEPT [7:300]
+:u - [0:0]
+[3:30] -A INPUT -j ACCEPT
+COMMIT
+*nat
+:PREROUTING ACCEPT [1:10]
+:INPUT ACCEPT [2:20]
+:OUTPUT ACCEPT [3:30]
+:POSTROUTING ACCEPT [4:40]
+COMMIT
+`
+
+// TestPolicyCounters: what each command leaves of the built-in chains'
+// policy counters. Legacy iptables commits a changed table with its
+// policies counted from 0 (libiptc's COUNTER_MAP_ZEROED) and its rules'
+// counters kept; a command that changes nothing (-L, -C, -S, a failing
+// command, -X with no user chain, restore -n of an empty block) commits
+// nothing; iptables-restore keeps the counters of the policies it sets
+// with -c.
+func TestPolicyCounters(t *testing.T) {
+	requireNetns(t)
+	type step struct {
+		restore []string // restore these args with input, or
+		input   string
+		ipt     []string // run iptables with these
+	}
+	ipt := func(a ...string) step { return step{ipt: a} }
+	rst := func(input string, a ...string) step { return step{restore: append([]string{}, a...), input: input} }
+	for _, c := range []struct {
+		name  string
+		steps []step
+	}{
+		{"append", []step{ipt("-A", "OUTPUT", "-j", "ACCEPT")}},
+		{"append-nat", []step{ipt("-t", "nat", "-A", "OUTPUT", "-j", "ACCEPT")}},
+		{"delete", []step{ipt("-D", "INPUT", "1")}},
+		{"delete-missing", []step{ipt("-D", "INPUT", "-s", "192.0.2.9", "-j", "DROP")}},
+		{"flush-empty-chain", []step{ipt("-F", "u")}},
+		{"policy-unchanged", []step{ipt("-P", "INPUT", "ACCEPT")}},
+		{"new-chain-exists", []step{ipt("-N", "u")}},
+		{"new-chain", []step{ipt("-N", "v")}},
+		{"rename", []step{ipt("-E", "u", "v")}},
+		{"delete-chains", []step{ipt("-X")}},
+		{"delete-chains-none", []step{ipt("-X"), rst(policyCountersBase, "-c"), ipt("-X", "u"), ipt("-X")}},
+		{"zero-user-chain", []step{ipt("-Z", "u")}},
+		{"zero-rule", []step{ipt("-Z", "INPUT", "1")}},
+		{"list-zero", []step{ipt("-L", "-Z", "-n")}},
+		{"list", []step{ipt("-L", "-n", "-v")}},
+		{"check", []step{ipt("-C", "INPUT", "-j", "ACCEPT")}},
+		{"list-rules", []step{ipt("-S")}},
+		{"restore-empty", []step{rst("*filter\nCOMMIT\n")}},
+		{"restore-policy", []step{rst("*filter\n:INPUT DROP [1:1]\nCOMMIT\n")}},
+		{"restore-policy-counters", []step{rst("*filter\n:INPUT DROP [1:1]\nCOMMIT\n", "-c")}},
+		{"restore-noflush-empty", []step{rst("*filter\nCOMMIT\n", "-n")}},
+		{"restore-noflush-user-chain", []step{rst("*filter\n:u - [0:0]\nCOMMIT\n", "-n")}},
+		{"restore-noflush-policy", []step{rst("*filter\n:INPUT ACCEPT [9:90]\nCOMMIT\n", "-n")}},
+		{"restore-noflush-policy-counters", []step{rst("*filter\n:INPUT ACCEPT [9:90]\nCOMMIT\n", "-n", "-c")}},
+		{"restore-noflush-rule", []step{rst("*nat\n-A OUTPUT -j ACCEPT\nCOMMIT\n", "-n")}},
+		{"restore-noflush-test", []step{rst("*filter\n-A INPUT -j ACCEPT\nCOMMIT\n", "-n", "--test")}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := newPair(t, newScore(t, "d/policy-counters-"+c.name))
+			p.restore(policyCountersBase, "-c")
+			for _, s := range c.steps {
+				if s.ipt != nil {
+					p.ipt(s.ipt...)
+				} else {
+					p.restore(s.input, s.restore...)
+				}
+			}
+			p.save("-c")
+			p.ipt("-L", "-n", "-v", "-x")
+		})
+	}
+}

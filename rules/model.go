@@ -139,6 +139,22 @@ func (t *Table) Chain(name string) *Chain {
 // chainsChanged drops the lookup cache after Chains or a name changed.
 func (t *Table) chainsChanged() { t.index = nil }
 
+// CommitPolicyCounters gives the built-in chains' policies the counters
+// a legacy commit leaves them, for a table a command changed: libiptc
+// reads a policy's counters as "zeroed" (COUNTER_MAP_ZEROED) and hands
+// the kernel only what it counted between the read and the commit, so
+// every change of a table (a rule appended, a chain flushed, even a
+// policy set to what it was) starts its policies from 0. A policy that
+// iptables-restore set keeps what it was given (COUNTER_MAP_SET): those
+// chains are in set. The rules keep their counters (COUNTER_MAP_NORMAL_MAP).
+func (t *Table) CommitPolicyCounters(set map[string]bool) {
+	for _, c := range t.Chains {
+		if c.Builtin && !set[c.Name] {
+			c.Counters = Counters{}
+		}
+	}
+}
+
 // Ruleset is the whole IPv4 or IPv6 configuration.
 type Ruleset struct {
 	Family xt.Family

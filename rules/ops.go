@@ -221,7 +221,8 @@ func Apply(rs *Ruleset, t *Table, p *Parsed, out io.Writer) (changed bool, err e
 				last = err
 			}
 		}
-		return true, last
+		// No user chain: libiptc changed nothing and commits nothing.
+		return len(names) > 0, last
 	case CmdRenameChain:
 		c := t.Chain(p.Chain)
 		if t.Chain(p.NewName) != nil {

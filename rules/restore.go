@@ -225,6 +225,11 @@ func Restore(rs *Ruleset, in io.Reader, o RestoreOptions, out io.Writer) ([]stri
 	var argBuf []string // reused for each line's words
 	canon := &xt.Ctx{}
 	skipping := false
+	// The table block's changes, for its policies' counters at COMMIT: a
+	// block that changed nothing (-n, no lines) is not committed; the
+	// chains whose policy a line set keep what it gave them.
+	blockChanged := false
+	var policySet map[string]bool
 	for {
 		raw, rerr := br.ReadString('\n')
 		if raw == "" && rerr != nil {
@@ -244,6 +249,9 @@ func Restore(rs *Ruleset, in io.Reader, o RestoreOptions, out io.Writer) ([]stri
 			if !skipping {
 				if err := CheckTable(rs.Family, work); err != nil {
 					return committed, failLine(line)
+				}
+				if !o.NoFlush || blockChanged {
+					work.CommitPolicyCounters(policySet)
 				}
 				if !o.Test {
 					replaceTable(rs, work)
@@ -269,6 +277,7 @@ func Restore(rs *Ruleset, in io.Reader, o RestoreOptions, out io.Writer) ([]stri
 				continue
 			}
 			skipping = false
+			blockChanged, policySet = false, map[string]bool{}
 			if BuiltinTable(table) == nil {
 				return committed, fail(xt.Errorf("%s: unable to initialize table '%s'", prog, table), line)
 			}
@@ -351,7 +360,9 @@ func Restore(rs *Ruleset, in io.Reader, o RestoreOptions, out io.Writer) ([]stri
 				}
 				c.Policy = policy
 				c.Counters = cnt
+				policySet[chain] = true
 			}
+			blockChanged = true
 			ret = true
 		case inTable:
 			if skipping {
@@ -408,12 +419,14 @@ func Restore(rs *Ruleset, in io.Reader, o RestoreOptions, out io.Writer) ([]stri
 			if err := CheckStorableName(p); err != nil {
 				return committed, fail(err, line)
 			}
-			if _, err := Apply(rs, work, p, out); err != nil {
+			changed, err := Apply(rs, work, p, out)
+			if err != nil {
 				if _, ok := err.(*OpError); ok {
 					return committed, failLine(line)
 				}
 				return committed, fail(err, line)
 			}
+			blockChanged = blockChanged || changed
 			ret = true
 		}
 		if o.Table != "" && o.Table != curTable {

@@ -143,6 +143,7 @@ func Main(args []string, env *Env) int {
 	changed, err := rules.Apply(work, t, p, &out)
 	env.Stdout.Write(out.Bytes())
 	if err == nil && changed {
+		t.CommitPolicyCounters(nil)
 		err = rules.CheckTable(work.Family, t)
 		if err == nil {
 			err = st.Save(work)
