@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -349,7 +350,8 @@ func Executor(g *gw.Gateway) gw.Executor {
 		case "ipset":
 			code = ipsettool.Main(req.Args, &ipsettool.Env{Stdin: stdin, Stdout: &out, Stderr: &errb, StateDir: dir})
 		case "conntrack":
-			code = ctool.Main(req.Args, &ctool.Env{Stdout: &out, Stderr: &errb, Table: g.Stack.CT})
+			// -S prints a line per CPU, as the kernel's per-CPU statistics.
+			code = ctool.Main(req.Args, &ctool.Env{Stdout: &out, Stderr: &errb, Table: g.Stack.CT, CPUs: runtime.NumCPU()})
 		case "recent":
 			code = recent.Main(req.Args, &recent.Env{Stdout: &out, Stderr: &errb})
 		case "rst":

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -144,6 +145,9 @@ func TestDaemon(t *testing.T) {
 	}
 	if r := call("conntrack", "-L", "-p", "icmp"); r.Code != 0 || !strings.Contains(string(r.Stdout), "src=10.78.1.2 dst=10.78.2.2 type=8 code=0") {
 		t.Errorf("conntrack -L through the daemon: %d %s %s", r.Code, r.Stdout, r.Stderr)
+	}
+	if r := call("conntrack", "-S"); r.Code != 0 || strings.Count(string(r.Stdout), "\n") != runtime.NumCPU() || !strings.HasPrefix(string(r.Stdout), "cpu=0   \tfound=0 ") {
+		t.Errorf("conntrack -S through the daemon, a line per CPU (%d): %d %q %s", runtime.NumCPU(), r.Code, r.Stdout, r.Stderr)
 	}
 	// seed 000's whitelist: an ipset change takes effect with no rule change.
 	if r := call("ipset", "create", "wl", "hash:ip"); r.Code != 0 {
