@@ -1,6 +1,7 @@
 package xt
 
 import (
+	"bufio"
 	"encoding/binary"
 	"os"
 	"os/exec"
@@ -467,10 +468,30 @@ func TestKernelMatchesAPacket(t *testing.T) {
 	}
 	pcap := t.TempDir() + "/b.pcap"
 	dump := exec.Command("ip", "netns", "exec", b.Name, "tcpdump", "-U", "-n", "-i", "vb", "-w", pcap, "ip", "and", "ether", "src", macA)
+	stderr, err := dump.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := dump.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1500 * time.Millisecond) // tcpdump needs a moment to attach
+	// Send only once tcpdump says it listens (a fixed pause was too short
+	// on a loaded machine), and a moment more for its filter.
+	ready := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "listening on") {
+				ready <- true
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(15 * time.Second):
+		t.Fatal("tcpdump did not start")
+	}
+	time.Sleep(300 * time.Millisecond)
 	b.MustRun(t, "iptables-legacy", "-t", "mangle", "-Z")
 	a.Run("ping", "-c", "2", "-i", "0.2", "-W", "1", "10.78.0.2")
 	a.Run("ping", "-c", "1", "-W", "1", "-t", "3", "-s", "300", "10.78.0.2")
