@@ -805,11 +805,35 @@ func (w *worker) emit(o *netfilter.Outcome) {
 	}
 }
 
-// local is the gateway's own stack for packets delivered to it: ICMP
-// echo requests are answered (through OUTPUT and POSTROUTING).
+// local is the gateway's own stack for packets delivered to it, a host
+// with no sockets open: ICMP echo requests are answered, a TCP segment
+// gets the RST of a closed port (the client sees "connection refused")
+// and a UDP datagram an ICMP port unreachable, each through OUTPUT and
+// POSTROUTING as the kernel sends them. Other protocols get nothing.
 func (w *worker) local(p *xt.Pkt) {
-	g := w.g
-	if p.Proto != packet.ProtoICMP || p.ICMPType != 8 || p.FragOffset() != 0 || p.IsFragment() {
+	if p.IsFragment() {
+		return
+	}
+	switch p.Proto {
+	case packet.ProtoTCP, packet.ProtoUDP:
+		p.Hook = xt.HookLocalIn
+		p.Replies = p.Replies[:0]
+		if p.Proto == packet.ProtoTCP {
+			xt.HostReset(p)
+		} else {
+			xt.HostPortUnreach(p)
+		}
+		for _, b := range p.Replies {
+			q := &xt.Pkt{Time: p.Time, Events: &w.ev}
+			if q.Decode(b) != nil {
+				continue
+			}
+			w.sendLocal(q)
+		}
+		p.Replies = p.Replies[:0]
+		return
+	}
+	if p.Proto != packet.ProtoICMP || p.ICMPType != 8 {
 		return
 	}
 	r := append([]byte(nil), p.B...)
@@ -826,6 +850,13 @@ func (w *worker) local(p *xt.Pkt) {
 	if q.Decode(r) != nil {
 		return
 	}
+	w.sendLocal(q)
+}
+
+// sendLocal sends a packet the gateway's own stack made through OUTPUT
+// and POSTROUTING, and out of its device.
+func (w *worker) sendLocal(q *xt.Pkt) {
+	g := w.g
 	o := g.Stack.Send(q)
 	w.emit(&o)
 	if out := g.devs[o.OutIface]; o.Sent && out != nil {

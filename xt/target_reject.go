@@ -226,7 +226,22 @@ func rejectRouteFails(p *Pkt, addr uint32) bool {
 }
 
 // rejectSendReset is nf_send_reset.
-func rejectSendReset(p *Pkt) {
+func rejectSendReset(p *Pkt) { sendReset(p, 0) }
+
+// HostReset is tcp_v4_send_reset for a segment addressed to the host
+// that no socket takes (a closed port): the RST nf_send_reset builds,
+// but with the segment's TOS, ECN bits cleared (ip_send_unicast_reply),
+// where REJECT's has TOS 0. The caller sends p.Replies through OUTPUT,
+// unattached: the connection tracker sees the RST as a reply (a SYN's
+// entry dies with it).
+func HostReset(p *Pkt) { sendReset(p, p.TOS&^0x03) }
+
+// HostPortUnreach is __udp4_lib_rcv's icmp_send(ICMP_PORT_UNREACH) for a
+// datagram addressed to the host that no socket takes: the ICMP error
+// REJECT's icmp-port-unreachable sends, rate limited the same way.
+func HostPortUnreach(p *Pkt) { rejectSendUnreach(p, 3) }
+
+func sendReset(p *Pkt, tos uint8) {
 	// nf_reject_ip_tcphdr_get: first fragment only, a whole TCP header,
 	// no RST for a RST, a valid checksum.
 	if p.FragOffset() != 0 || p.Proto != packet.ProtoTCP || len(p.B)-p.IHL < 20 {
@@ -240,9 +255,10 @@ func rejectSendReset(p *Pkt) {
 		return
 	}
 	b := make([]byte, 40)
-	// nf_reject_iphdr_put: TOS 0, ID 0, DF, the route's hop limit;
+	// nf_reject_iphdr_put: TOS 0 (tos), ID 0, DF, the route's hop limit;
 	// ip_local_out fills in the length and header checksum.
 	b[0] = 0x45
+	b[1] = tos
 	binary.BigEndian.PutUint16(b[2:], 40)
 	b[6] = 0x40
 	b[8] = rejectTTL
