@@ -202,24 +202,35 @@ func TestKernelNAT(t *testing.T) {
 	}
 	t.Run(natDNAT.Name, func(t *testing.T) { kernelNAT(t, natDNAT, dnatPrepare) })
 	t.Run(natMasq.Name, func(t *testing.T) {
-		// Two of the four clients' --persistent mappings may land on one
-		// address (which depends on the run's network number): the
-		// second then clashes with the first and the kernel gives it a
-		// random port. nfgo is handed the same draws, read from the
-		// kernel's table in client order, after the two its MASQUERADE
-		// --to-ports 30000 makes first (a one-port range: any draw gives
-		// port 30000).
+		// Two of the four clients' mappings may land on one address
+		// (which depends on the run's network number), with --persistent
+		// (dport 7101) or without (7100): the second then clashes with
+		// the first and the kernel gives it a random port. nfgo is handed
+		// the same draws, read from the kernel's table in the order the
+		// flows were sent, after the two its MASQUERADE --to-ports 30000
+		// makes first (a one-port range: any draw gives port 30000). A
+		// 7102 flow takes its source's 7100 mapping when it can
+		// (find_appropriate_src): no draw.
 		sc := *natMasq
 		draws := []uint32{0, 0}
 		traffic := sc.Traffic
 		sc.Traffic = func(t *testing.T, tp *Topo) {
 			traffic(t, tp)
 			for i := 0; i < 4; i++ {
-				l := tp.R.MustRun(t, "conntrack", "-L", "-p", "udp", "-s", net4(ip4s(tp, 1, 10+i)), "--dport", "7101")
-				if m := dportRe.FindAllStringSubmatch(l, -1); len(m) >= 2 {
-					if p, _ := strconv.Atoi(m[1][1]); p != 40021 {
-						draws = append(draws, uint32(p-1024))
+				mapped := map[int]int{} // dport: the reply's dport (the port it was mapped to)
+				for _, l := range strings.Split(tp.R.MustRun(t, "conntrack", "-L", "-p", "udp", "-s", net4(ip4s(tp, 1, 10+i))), "\n") {
+					if m := dportRe.FindAllStringSubmatch(l, -1); len(m) >= 2 {
+						d, _ := strconv.Atoi(m[0][1])
+						p, _ := strconv.Atoi(m[1][1])
+						mapped[d] = p
 					}
+				}
+				for _, f := range []struct{ dport, sport int }{{7100, 40020}, {7101, 40021}, {7102, 40020}} {
+					p, ok := mapped[f.dport]
+					if !ok || p == f.sport || (f.dport == 7102 && p == mapped[7100]) {
+						continue
+					}
+					draws = append(draws, uint32(p-1024))
 				}
 			}
 		}
