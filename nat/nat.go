@@ -22,6 +22,7 @@ package nat
 
 import (
 	"encoding/binary"
+	"github.com/nfgo/nfgo/packet"
 
 	"github.com/nfgo/nfgo/conntrack"
 	"github.com/nfgo/nfgo/internal/jhash"
@@ -618,43 +619,15 @@ func pseudoUpdatePartial(b []byte, ipOff int, c []byte, t *conntrack.Tuple, m Ma
 	if m == Src {
 		from, to = binary.BigEndian.Uint32(ip[12:16]), t.Src
 	}
-	s := uint32(binary.BigEndian.Uint16(c))
-	s = csumAdd(s, ^from)
-	s = csumAdd(s, to)
-	binary.BigEndian.PutUint16(c, ^csumFold(s))
+	packet.CsumReplacePartial4(c, from, to)
 }
 
-// csumAdd is the kernel's csum_add: 32-bit ones' complement addition.
-func csumAdd(a, b uint32) uint32 {
-	s := a + b
-	if s < a {
-		s++
-	}
-	return s
-}
-
-// csumFold is csum_fold: 32 bits folded to 16, complemented.
-func csumFold(s uint32) uint16 {
-	s = s&0xFFFF + s>>16
-	s = s&0xFFFF + s>>16
-	return ^uint16(s)
-}
-
-// csumReplace4 is csum_replace4 (and inet_proto_csum_replace4 on a
-// complete checksum): the checksum at c for a 32-bit field changing from
-// from to to, computed as the kernel computes it, so that even the
-// choice between 0x0000 and 0xFFFF is the kernel's.
-func csumReplace4(c []byte, from, to uint32) {
-	s := ^uint32(binary.BigEndian.Uint16(c))
-	s = csumAdd(s, ^from)
-	s = csumAdd(s, to)
-	binary.BigEndian.PutUint16(c, csumFold(s))
-}
-
-// csumReplace2 is inet_proto_csum_replace2 on a complete checksum.
-func csumReplace2(c []byte, from, to uint16) {
-	csumReplace4(c, uint32(from), uint32(to))
-}
+// The kernel's incremental checksum primitives live in package packet
+// (shared with TCPMSS); these names keep the NAT code's reading short.
+func csumAdd(a, b uint32) uint32             { return packet.CsumAdd(a, b) }
+func csumFold(s uint32) uint16               { return packet.CsumFold(s) }
+func csumReplace4(c []byte, from, to uint32) { packet.CsumReplace4(c, from, to) }
+func csumReplace2(c []byte, from, to uint16) { packet.CsumReplace2(c, from, to) }
 
 // checksum is the Internet checksum of b with a 32-bit initial sum.
 func checksum(b []byte, init uint32) uint16 {
