@@ -22,10 +22,10 @@ package nat
 
 import (
 	"encoding/binary"
-	"github.com/nfgo/nfgo/packet"
 
 	"github.com/nfgo/nfgo/conntrack"
 	"github.com/nfgo/nfgo/internal/jhash"
+	"github.com/nfgo/nfgo/packet"
 )
 
 // Range flags (NF_NAT_RANGE_*).
