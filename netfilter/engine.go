@@ -443,6 +443,9 @@ func (s *Snapshot) runTable(ct *ctable, h xt.Hook, p *xt.Pkt, res *Result) xt.Ve
 				res.Chain, res.Rule = ct.chains[r.chain], int(r.num)
 				return xt.VerdictDrop
 			}
+			// A target may change the length (TCPMSS adds an option):
+			// the kernel counts skb->len at each rule.
+			plen = uint64(len(p.B))
 		}
 		switch v {
 		case xt.VerdictContinue:

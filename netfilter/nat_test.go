@@ -223,7 +223,7 @@ func fixSums(b []byte) {
 // host running every NAT target (DNAT, SNAT, MASQUERADE, REDIRECT,
 // NETMAP) never panics, and what leaves keeps valid IP header checksums.
 // Each input is a list of packets, each a byte for the interface and
-// two for the length, then the packet.
+// two for the length, then the packet. TCPMSS rewrites SYNs on the way.
 func FuzzNAT(f *testing.F) {
 	syn := ctTCP(ctClient, ctHost, 40000, 2222, packet.TCPSyn, 1000, 0)
 	synAck := ctTCP(ctServer, ctHostServerSide, 22, 40000, packet.TCPSyn|packet.TCPAck, 5000, 1001)
@@ -289,6 +289,16 @@ const natFuzzRules = `*nat
 -A POSTROUTING -o eth1 -p udp -j MASQUERADE --to-ports 20000-20005 --random
 -A POSTROUTING -o eth1 -p tcp -j SNAT --to-source 10.1.0.1:30000-30001
 -A POSTROUTING -o eth1 -j MASQUERADE
+COMMIT
+*mangle
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu
+-A OUTPUT -p tcp -m tcp --tcp-flags SYN SYN -j TCPMSS --set-mss 1000
+-A POSTROUTING -p tcp -m tcp --syn -j TCPMSS --set-mss 600
 COMMIT
 `
 

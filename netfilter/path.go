@@ -141,6 +141,22 @@ func NewEnv(h *host.Host, rnd func() uint32) *xt.Env {
 			}
 			return 0, false
 		},
+		DevMTU: func(dev string) uint32 {
+			if i := h.Iface(dev); i != nil && i.MTU > 0 {
+				return uint32(i.MTU)
+			}
+			return 0xFFFF
+		},
+		RouteMTU: func(dst uint32) uint32 {
+			r, ok := h.Lookup(addr4(dst))
+			if !ok || r.Type != "unicast" {
+				return ^uint32(0)
+			}
+			if i := h.Iface(r.Dev); i != nil && i.MTU > 0 {
+				return uint32(i.MTU)
+			}
+			return 0xFFFF
+		},
 		RouteSrc: func(dst uint32) (uint32, bool) {
 			src, ok := h.SourceFor(addr4(dst))
 			if !ok {

@@ -124,6 +124,11 @@ type Env struct {
 	// IfaceAddr is a device's first address (REDIRECT's destination for
 	// packets that arrived on it); false when it has none.
 	IfaceAddr func(dev string) (uint32, bool)
+	// DevMTU is a device's MTU (the MTU of a route through it: TCPMSS
+	// --clamp-mss-to-pmtu); RouteMTU the MTU of the route to dst, all
+	// ones where there is none (tcpmss_reverse_mtu).
+	DevMTU   func(dev string) uint32
+	RouteMTU func(dst uint32) uint32
 	// ICMP is the host's ICMP error rate limiting state (REJECT's
 	// replies); nil: no limiting.
 	ICMP *ICMPLimiter
