@@ -72,3 +72,47 @@ COMMIT
 		t.Errorf("the rule after TCPMSS counted %d bytes, want %d", sum, want)
 	}
 }
+
+// A SYN with a partial checksum (from a device with offloads): the
+// pseudo-header sum in the field follows the length change only, and the
+// finished checksum is right.
+func TestTCPMSSPartialChecksum(t *testing.T) {
+	eng, err := New(load(t, `*mangle
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1200
+COMMIT
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := ctHostModel()
+	st := &Stack{Engine: eng, Host: h, Env: NewEnv(h, nil), CT: conntrack.NewTable(conntrack.DefaultConfig())}
+	for _, opts := range [][]byte{{2, 4, 0x05, 0xb4, 1, 1, 4, 2}, {1, 1, 4, 2}, nil} {
+		b := packet.Build(&packet.Spec{Src: 0x0a000005, Dst: 0x0a010005, Proto: packet.ProtoTCP, SrcPort: 1000, DstPort: 80,
+			TCPFlags: packet.TCPSyn, Seq: 7, TTL: 64, TCPOptions: opts})
+		p := &xt.Pkt{Time: ctT0}
+		if err := p.Decode(b); err != nil {
+			t.Fatal(err)
+		}
+		// The field holds the pseudo-header sum, folded, not complemented.
+		l4 := len(b) - 20
+		init := uint32(0x0a00) + 0x0005 + 0x0a01 + 0x0005 + 6 + uint32(l4)
+		binary.BigEndian.PutUint16(b[36:], ^packet.Checksum16(nil, init))
+		p.CsumPartial = true
+		if o := st.Receive(p, "eth0", nil); !o.Sent {
+			t.Fatalf("%x: not sent", opts)
+		}
+		if !p.CsumPartial {
+			t.Fatal("the checksum is no longer partial")
+		}
+		p.FinishPartial()
+		checkSums(t, p.B)
+		if mss := binary.BigEndian.Uint16(p.B[42:]); p.B[40] != 2 || (mss != 1200 && mss != 536) {
+			t.Errorf("%x: options %x", opts, p.B[40:])
+		}
+	}
+}
