@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -21,9 +22,9 @@ import (
 )
 
 // closedProbe runs in a client namespace against the host 10.75.1.1,
-// which listens on no port: a TCP connect (TOS 0x2b) and a connected UDP
-// datagram, then what came back, read off raw sockets: the RST and the
-// ICMP error, their fields as JSON (the random parts left out: the
+// which listens on no port: a TCP connect (TOS 0x2b), a connected UDP
+// datagram, and raw GRE and protocol 253 datagrams, then what came back,
+// read off raw sockets: the RST and the ICMP errors, their fields as JSON (the random parts left out: the
 // client's port, its ISN, which the RST acknowledges, and the IP ID of
 // the ICMP error, a hashed counter; each checksum is checked instead).
 const closedProbe = `
@@ -52,8 +53,11 @@ def ip(b):
     return {"tos": b[1], "len": struct.unpack("!H", b[2:4])[0], "frag": struct.unpack("!H", b[6:8])[0],
             "ttl": b[8], "proto": b[9], "src": socket.inet_ntoa(b[12:16]), "dst": socket.inet_ntoa(b[16:20]),
             "ipcsum": csum(b[:20]) == 0xffff}
+for proto in (47, 253):
+    r = socket.socket(socket.AF_INET, socket.SOCK_RAW, proto)
+    r.sendto(b"\0" * 16, ("10.75.1.1", 0))
 deadline = time.time() + 3
-while time.time() < deadline and ("rst" not in out or "icmp" not in out):
+while time.time() < deadline and not all(k in out for k in ("rst", "icmp", "proto47", "proto253")):
     r, _, _ = select.select([rt, ri], [], [], 0.2)
     for s in r:
         b = s.recv(2000)
@@ -64,13 +68,19 @@ while time.time() < deadline and ("rst" not in out or "icmp" not in out):
                       "win": struct.unpack("!H", th[14:16])[0], "urg": struct.unpack("!H", th[18:20])[0],
                       "tcpcsum": csum(b[12:20] + struct.pack("!BBH", 0, 6, len(th)) + th) == 0xffff})
             out["rst"] = d
-        if s is ri and b[20] == 3:
+        if s is ri and b[20] == 3 and b[21] == 3:
             d = ip(b)
             q = b[28:]
             d.update({"type": b[20], "code": b[21], "icmpcsum": csum(b[20:]) == 0xffff,
                       "quoted": len(q), "qtos": q[1], "qdst": socket.inet_ntoa(q[16:20]),
                       "qdport": struct.unpack("!H", q[22:24])[0], "qpayload": q[28:].decode()})
             out["icmp"] = d
+        if s is ri and b[20] == 3 and b[21] == 2:
+            d = ip(b)
+            q = b[28:]
+            d.update({"type": b[20], "code": b[21], "icmpcsum": csum(b[20:]) == 0xffff,
+                      "quoted": len(q), "qproto": q[9], "qdst": socket.inet_ntoa(q[16:20]), "qpayload": q[20:].hex()})
+            out["proto%d" % q[9]] = d
 print(json.dumps(out, sort_keys=True))
 `
 
@@ -84,15 +94,17 @@ const closedRules = `*filter
 -A INPUT -p udp -m conntrack --ctstate NEW
 -A OUTPUT -p tcp -m tcp --tcp-flags RST RST
 -A OUTPUT -p icmp -m conntrack --ctstate RELATED -m icmp --icmp-type 3/3
+-A OUTPUT -p icmp -m conntrack --ctstate RELATED -m icmp --icmp-type 3/2
 COMMIT
 `
 
 // TestClosedPortsLikeKernel: the gateway's own address listens on no
 // port, as a host with no sockets open. A TCP connect to it is refused
 // with the RST the kernel's TCP stack sends (tcp_v4_send_reset: the
-// segment's TOS without its ECN bits, ID 0, DF), and a UDP datagram gets
-// an ICMP port unreachable (icmp_send); both cross OUTPUT, the RST's
-// connection dies with it. The same client program runs against a kernel
+// segment's TOS without its ECN bits, ID 0, DF), a UDP datagram gets an
+// ICMP port unreachable (icmp_send), and GRE or an unassigned protocol a
+// protocol unreachable; all cross OUTPUT, the RST's connection dies with
+// it. The same client program runs against a kernel
 // host in a namespace with the same addresses and rules: what the
 // client sees, the rule counters and the connection table must be the
 // same.
@@ -191,8 +203,9 @@ func TestClosedPortsLikeKernel(t *testing.T) {
 		t.Errorf("rule counters:\nkernel\n%s\nnfgo\n%s", strings.Join(k, "\n"), strings.Join(nf, "\n"))
 	}
 
-	// The connection table: the RST ended the TCP connection; the UDP
-	// one is left unreplied (the ICMP error is related, not a reply).
+	// The connection table: the RST ended the TCP connection; the UDP,
+	// GRE and protocol 253 ones are left unreplied (the ICMP errors are
+	// related, not replies).
 	var nct []string
 	now := time.Now().UnixNano()
 	g.Stack.CT.Each(now, func(cn *conntrack.Conn) { nct = append(nct, string(cn.AppendList(nil, now))) })
@@ -205,9 +218,11 @@ func TestClosedPortsLikeKernel(t *testing.T) {
 			}
 			out = append(out, f[0]+" unreplied="+fmt.Sprint(strings.Contains(l, "[UNREPLIED]")))
 		}
+		sort.Strings(out) // the kernel lists in its hash order
 		return strings.Join(out, ",")
 	}
-	if k, nf := shape(strings.Split(strings.TrimSpace(kct), "\n")), shape(nct); k != nf || k != "udp unreplied=true" {
-		t.Errorf("connections: kernel %q, nfgo %q (want one unreplied udp)", k, nf)
+	want := "gre unreplied=true,udp unreplied=true,unknown unreplied=true"
+	if k, nf := shape(strings.Split(strings.TrimSpace(kct), "\n")), shape(nct); k != nf || k != want {
+		t.Errorf("connections: kernel %q, nfgo %q (want %q)", k, nf, want)
 	}
 }

@@ -807,21 +807,28 @@ func (w *worker) emit(o *netfilter.Outcome) {
 
 // local is the gateway's own stack for packets delivered to it, a host
 // with no sockets open: ICMP echo requests are answered, a TCP segment
-// gets the RST of a closed port (the client sees "connection refused")
-// and a UDP datagram an ICMP port unreachable, each through OUTPUT and
-// POSTROUTING as the kernel sends them. Other protocols get nothing.
+// gets the RST of a closed port (the client sees "connection refused"),
+// a UDP datagram an ICMP port unreachable, and a protocol the kernel has
+// no handler for an ICMP protocol unreachable, each through OUTPUT and
+// POSTROUTING as the kernel sends them.
 func (w *worker) local(p *xt.Pkt) {
 	if p.IsFragment() {
 		return
 	}
 	switch p.Proto {
-	case packet.ProtoTCP, packet.ProtoUDP:
+	case packet.ProtoICMP, 2, 103, 136:
+		// ICMP below; IGMP, PIM and UDP-Lite have handlers in the kernel
+		// and answer nothing here.
+	default:
 		p.Hook = xt.HookLocalIn
 		p.Replies = p.Replies[:0]
-		if p.Proto == packet.ProtoTCP {
+		switch p.Proto {
+		case packet.ProtoTCP:
 			xt.HostReset(p)
-		} else {
+		case packet.ProtoUDP:
 			xt.HostPortUnreach(p)
+		default:
+			xt.HostProtoUnreach(p)
 		}
 		for _, b := range p.Replies {
 			q := &xt.Pkt{Time: p.Time, Events: &w.ev}

@@ -241,6 +241,11 @@ func HostReset(p *Pkt) { sendReset(p, p.TOS&^0x03) }
 // REJECT's icmp-port-unreachable sends, rate limited the same way.
 func HostPortUnreach(p *Pkt) { rejectSendUnreach(p, 3) }
 
+// HostProtoUnreach is ip_local_deliver_finish's
+// icmp_send(ICMP_PROT_UNREACH) for a datagram addressed to the host whose
+// protocol has no handler and no raw socket.
+func HostProtoUnreach(p *Pkt) { rejectSendUnreach(p, 2) }
+
 func sendReset(p *Pkt, tos uint8) {
 	// nf_reject_ip_tcphdr_get: first fragment only, a whole TCP header,
 	// no RST for a RST, a valid checksum.
