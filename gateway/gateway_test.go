@@ -363,7 +363,8 @@ s.close()
 print(n)
 `
 	server := exec.Command("ip", "netns", "exec", s.Name, "python3", "-c", sink)
-	var sout strings.Builder
+	var sout, serr strings.Builder
+	server.Stderr = &serr
 	pr, _ := server.StdoutPipe()
 	if err := server.Start(); err != nil {
 		t.Fatal(err)
@@ -387,7 +388,7 @@ print(n)
 	sout.Write(b[:k])
 	server.Wait()
 	if strings.TrimSpace(sout.String()) != strings.TrimSpace(sent) || strings.TrimSpace(sent) == "0" {
-		t.Fatalf("sent %s bytes, the server got %s", strings.TrimSpace(sent), strings.TrimSpace(sout.String()))
+		t.Fatalf("sent %s bytes, the server got %s %s; the sender: %s", strings.TrimSpace(sent), strings.TrimSpace(sout.String()), serr.String(), e)
 	}
 	t.Logf("%s bytes across 20 rule swaps", strings.TrimSpace(sent))
 }
