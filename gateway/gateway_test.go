@@ -348,6 +348,8 @@ while True:
     if not b:
         break
     n += len(b)
+c.sendall(str(n).encode())
+c.close()
 print(n, flush=True)
 `
 	const source = `
@@ -359,6 +361,11 @@ n = 0
 while time.time() < end:
     s.sendall(buf)
     n += len(buf)
+# Stay until the server has it all (a socket closed with data in flight
+# is an orphan the kernel may reset under memory pressure).
+s.shutdown(socket.SHUT_WR)
+s.settimeout(60)
+s.recv(64)
 s.close()
 print(n)
 `
