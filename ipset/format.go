@@ -278,7 +278,13 @@ func (s *Set) elemText(b *strings.Builder, i int32, now int64, state bool) {
 			if e.ext().physdev {
 				b.WriteString("physdev:")
 			}
-			b.WriteString(e.ext().iface)
+			if iface := e.ext().iface; state && strings.ContainsAny(iface, " \t\r") {
+				// ipset prints a quoted name's blanks as they are; the
+				// state file quotes them so that it reads back.
+				b.WriteString(`"` + iface + `"`)
+			} else {
+				b.WriteString(iface)
+			}
 		}
 		if s.hasIP2() {
 			b.WriteByte(',')
