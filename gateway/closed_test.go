@@ -2,13 +2,10 @@ package gateway
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand"
-	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -109,17 +106,7 @@ COMMIT
 // client sees, the rule counters and the connection table must be the
 // same.
 func TestClosedPortsLikeKernel(t *testing.T) {
-	if ok, why := netns.Available(); !ok {
-		t.Skip("needs root and network namespaces: " + why)
-	}
-	if _, err := os.Stat("/dev/net/tun"); err != nil {
-		t.Skip("no /dev/net/tun")
-	}
-	for _, tool := range []string{"python3", "iptables-legacy-restore", "conntrack"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skip(tool + " not found")
-		}
-	}
+	requireLive(t, "python3", "iptables-legacy-restore", "conntrack")
 	probe := func(c *netns.NS) map[string]any {
 		t.Helper()
 		o, e, code := c.Run("python3", "-c", closedProbe)
@@ -155,25 +142,11 @@ func TestClosedPortsLikeKernel(t *testing.T) {
 
 	// nfgo: the gateway's address on a TUN in the client's namespace.
 	c, s := netns.New(t), netns.New(t)
-	cdev, sdev := fmt.Sprintf("nfk%dc", n), fmt.Sprintf("nfk%ds", n)
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "rules.v4"), []byte(closedRules), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	g, err := New(Config{StateDir: dir, Devices: []DeviceConfig{
-		{Name: cdev, Addr: netip.MustParsePrefix("10.75.1.1/24"), Netns: c.Name, PeerAddr: netip.MustParsePrefix("10.75.1.2/24"), PeerDefault: true},
-		{Name: sdev, Addr: netip.MustParsePrefix("10.75.2.1/24"), Netns: s.Name, PeerAddr: netip.MustParsePrefix("10.75.2.2/24"), PeerDefault: true},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- g.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	g := runGateway(t, Config{StateDir: dir, Devices: liveDevices(c, s, "nfk", 75, 0)})
 	c.MustRun(t, "ip", "link", "set", "lo", "up")
 	nfgo := probe(c)
 

@@ -1,10 +1,6 @@
 package gateway
 
 import (
-	"context"
-	"fmt"
-	"math/rand"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,15 +16,8 @@ import (
 // the router's "fragmentation needed" naming that MTU, and one without DF
 // is fragmented to fit.
 func TestGatewayFragments(t *testing.T) {
-	if ok, why := netns.Available(); !ok {
-		t.Skip("the gateway test needs root and network namespaces: " + why)
-	}
-	if _, err := os.Stat("/dev/net/tun"); err != nil {
-		t.Skip("no /dev/net/tun")
-	}
+	requireLive(t)
 	c, s := netns.New(t), netns.New(t)
-	n := rand.Intn(9000) + 1000
-	cdev, sdev := fmt.Sprintf("nfg%dc", n), fmt.Sprintf("nfg%ds", n)
 	dir := t.TempDir()
 	rules := `*filter
 :INPUT ACCEPT [0:0]
@@ -41,20 +30,7 @@ COMMIT
 	if err := os.WriteFile(filepath.Join(dir, "rules.v4"), []byte(rules), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	g, err := New(Config{StateDir: dir, Devices: []DeviceConfig{
-		{Name: cdev, Addr: netip.MustParsePrefix("10.78.1.1/24"), Netns: c.Name, PeerAddr: netip.MustParsePrefix("10.78.1.2/24"), PeerDefault: true},
-		{Name: sdev, MTU: 1280, Addr: netip.MustParsePrefix("10.78.2.1/24"), Netns: s.Name, PeerAddr: netip.MustParsePrefix("10.78.2.2/24"), PeerDefault: true},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- g.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	runGateway(t, Config{StateDir: dir, Devices: liveDevices(c, s, "nfg", 78, 1280)})
 	if o, e, code := c.Run("ping", "-c", "2", "-W", "3", "-s", "3000", "10.78.2.2"); code != 0 || !strings.Contains(o, "3008 bytes from 10.78.2.2") {
 		t.Errorf("a fragmented ping across the gateway: %q %q", o, e)
 	}

@@ -2,10 +2,8 @@ package gateway
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
-	"math/rand"
 	"net/http/httptest"
 	"net/netip"
 	"os"
@@ -80,18 +78,10 @@ COMMIT
 // show in the gateway's table; and a rule change from the store (Reload)
 // takes effect on the next packet.
 func TestGatewayEndToEnd(t *testing.T) {
-	if ok, why := netns.Available(); !ok {
-		t.Skip("the gateway test needs root and network namespaces: " + why)
-	}
-	if _, err := os.Stat("/dev/net/tun"); err != nil {
-		t.Skip("no /dev/net/tun")
-	}
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 not found")
-	}
+	requireLive(t, "python3")
 	c, s := netns.New(t), netns.New(t)
-	n := rand.Intn(9000) + 1000
-	cdev, sdev := fmt.Sprintf("nfg%dc", n), fmt.Sprintf("nfg%ds", n)
+	devs := liveDevices(c, s, "nfg", 77, 0)
+	cdev, sdev := devs[0].Name, devs[1].Name
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "rules.v4"), []byte(rulesFor(cdev, sdev)), 0o600); err != nil {
 		t.Fatal(err)
@@ -101,21 +91,8 @@ func TestGatewayEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sink.Close()
-	g, err := New(Config{StateDir: dir, Log: sink, Devices: []DeviceConfig{
-		{Name: cdev, Addr: netip.MustParsePrefix("10.77.1.1/24"), Netns: c.Name, PeerAddr: netip.MustParsePrefix("10.77.1.2/24"), PeerDefault: true},
-		{Name: sdev, Addr: netip.MustParsePrefix("10.77.2.1/24"), Netns: s.Name, PeerAddr: netip.MustParsePrefix("10.77.2.2/24"), PeerDefault: true},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- g.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	t.Cleanup(func() { sink.Close() }) // after the gateway stops (cleanups run last first)
+	g := runGateway(t, Config{StateDir: dir, Log: sink, Devices: devs})
 	for _, x := range []*netns.NS{c, s} {
 		x.MustRun(t, "ip", "link", "set", "lo", "up")
 	}
@@ -239,36 +216,14 @@ func startGateway(t *testing.T, rulesFor func(cdev, sdev string) string, log log
 // queues (0: the default).
 func startGatewayQueues(t *testing.T, rulesFor func(cdev, sdev string) string, log logpipe.Sink, queues int) (g *Gateway, c, s *netns.NS, dir string) {
 	t.Helper()
-	if ok, why := netns.Available(); !ok {
-		t.Skip("the gateway test needs root and network namespaces: " + why)
-	}
-	if _, err := os.Stat("/dev/net/tun"); err != nil {
-		t.Skip("no /dev/net/tun")
-	}
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 not found")
-	}
+	requireLive(t, "python3")
 	c, s = netns.New(t), netns.New(t)
-	n := rand.Intn(9000) + 1000
-	cdev, sdev := fmt.Sprintf("nfh%dc", n), fmt.Sprintf("nfh%ds", n)
+	devs := liveDevices(c, s, "nfh", 76, 0)
 	dir = t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "rules.v4"), []byte(rulesFor(cdev, sdev)), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "rules.v4"), []byte(rulesFor(devs[0].Name, devs[1].Name)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	g, err := New(Config{StateDir: dir, Log: log, Queues: queues, Devices: []DeviceConfig{
-		{Name: cdev, Addr: netip.MustParsePrefix("10.76.1.1/24"), Netns: c.Name, PeerAddr: netip.MustParsePrefix("10.76.1.2/24"), PeerDefault: true},
-		{Name: sdev, Addr: netip.MustParsePrefix("10.76.2.1/24"), Netns: s.Name, PeerAddr: netip.MustParsePrefix("10.76.2.2/24"), PeerDefault: true},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- g.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	g = runGateway(t, Config{StateDir: dir, Log: log, Queues: queues, Devices: devs})
 	return g, c, s, dir
 }
 
@@ -691,38 +646,18 @@ fcntl.ioctl(socket.socket(), 0x8946, ifr)  # SIOCETHTOOL
 // any that are wrong. A 4 MiB transfer through DNAT and MASQUERADE,
 // both ways, arrives intact.
 func TestGatewayPartialChecksumsOnward(t *testing.T) {
-	if ok, why := netns.Available(); !ok {
-		t.Skip("the gateway test needs root and network namespaces: " + why)
-	}
-	if _, err := os.Stat("/dev/net/tun"); err != nil {
-		t.Skip("no /dev/net/tun")
-	}
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 not found")
-	}
+	requireLive(t, "python3")
 	c, s, far := netns.New(t), netns.New(t), netns.New(t)
-	n := rand.Intn(9000) + 1000
-	cdev, sdev := fmt.Sprintf("nfp%dc", n), fmt.Sprintf("nfp%ds", n)
+	devs := liveDevices(c, s, "nfp", 76, 0)
+	cdev, sdev := devs[0].Name, devs[1].Name
 	dir := t.TempDir()
 	rs := strings.Replace(bulkRules(cdev, sdev), "--to-destination 10.76.2.2:9000", "--to-destination 10.76.3.2:9000", 1)
 	if err := os.WriteFile(filepath.Join(dir, "rules.v4"), []byte(rs), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	g, err := New(Config{StateDir: dir, Devices: []DeviceConfig{
-		{Name: cdev, Addr: netip.MustParsePrefix("10.76.1.1/24"), Netns: c.Name, PeerAddr: netip.MustParsePrefix("10.76.1.2/24"), PeerDefault: true},
-		{Name: sdev, Addr: netip.MustParsePrefix("10.76.2.1/24"), Netns: s.Name, PeerAddr: netip.MustParsePrefix("10.76.2.2/24"), PeerDefault: true},
-	}, Routes: []host.Route{{Dst: netip.MustParsePrefix("10.76.3.0/24"), Gateway: netip.MustParseAddr("10.76.2.2"), Dev: sdev, Type: "unicast"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- g.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	veth := fmt.Sprintf("nfp%dv", n)
+	g := runGateway(t, Config{StateDir: dir, Devices: devs,
+		Routes: []host.Route{{Dst: netip.MustParsePrefix("10.76.3.0/24"), Gateway: netip.MustParseAddr("10.76.2.2"), Dev: sdev, Type: "unicast"}}})
+	veth := strings.TrimSuffix(cdev, "c") + "v"
 	s.MustRun(t, "ip", "link", "add", veth, "type", "veth", "peer", "name", "far0", "netns", far.Name)
 	s.MustRun(t, "ip", "addr", "add", "10.76.3.1/24", "dev", veth)
 	s.MustRun(t, "ip", "link", "set", veth, "up")

@@ -1,12 +1,7 @@
 package gateway
 
 import (
-	"context"
-	"fmt"
-	"math/rand"
-	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -44,17 +39,8 @@ print("mss", mss, flush=True)
 // MSS lowered to the server side's MTU (1400) less 40, and the
 // connection is made.
 func TestGatewayClampsMSS(t *testing.T) {
-	if ok, why := netns.Available(); !ok {
-		t.Skip("needs root and network namespaces: " + why)
-	}
-	if _, err := os.Stat("/dev/net/tun"); err != nil {
-		t.Skip("no /dev/net/tun")
-	}
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 not found")
-	}
+	requireLive(t, "python3")
 	c, s := netns.New(t), netns.New(t)
-	n := rand.Intn(9000) + 1000
 	dir := t.TempDir()
 	rules := `*mangle
 :PREROUTING ACCEPT [0:0]
@@ -68,20 +54,7 @@ COMMIT
 	if err := os.WriteFile(filepath.Join(dir, "rules.v4"), []byte(rules), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	g, err := New(Config{StateDir: dir, Devices: []DeviceConfig{
-		{Name: fmt.Sprintf("nfm%dc", n), Addr: netip.MustParsePrefix("10.74.1.1/24"), Netns: c.Name, PeerAddr: netip.MustParsePrefix("10.74.1.2/24"), PeerDefault: true},
-		{Name: fmt.Sprintf("nfm%ds", n), Addr: netip.MustParsePrefix("10.74.2.1/24"), Netns: s.Name, PeerAddr: netip.MustParsePrefix("10.74.2.2/24"), PeerDefault: true, MTU: 1400},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- g.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	runGateway(t, Config{StateDir: dir, Devices: liveDevices(c, s, "nfm", 74, 1400)})
 	rest := startServer(t, s, mssServer)
 	if o, e, code := c.Run("python3", "-c", `import socket; s = socket.create_connection(("10.74.2.2", 8080), timeout=5); print("connected")`); code != 0 || !strings.Contains(o, "connected") {
 		t.Fatalf("connect: %d %s %s", code, o, e)
