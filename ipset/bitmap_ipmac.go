@@ -312,7 +312,7 @@ func (s *Set) ipmacText(b *strings.Builder, e *entry, now int64, state bool) {
 		} else {
 			b.WriteString(" timeout " + strconv.FormatUint(uint64(m.plain), 10))
 		}
-		s.extRest(b, false, false, e.packets, e.bytes, e.ext().comment, e.ext().skb)
+		s.extRest(b, false, false, e.packets, e.bytes, e.ext().comment, e.ext().skb, state)
 		return
 	}
 	s.extText(b, e.expires, false, false, e.packets, e.bytes, e.ext().comment, e.ext().skb, now, state)

@@ -1274,6 +1274,17 @@ func (r *Registry) Exec(c *Command, out *strings.Builder) (changed bool, err err
 	return r.exec(c, out, false)
 }
 
+// needArgs reports a command's missing mandatory arguments.
+func needArgs(c *Command, n int) error {
+	if len(c.Args) < 1 && n >= 1 {
+		return perrf("Missing mandatory argument to command %s", c.Name)
+	}
+	if len(c.Args) < 2 && n >= 2 {
+		return perrf("Missing second mandatory argument to command %s", c.Name)
+	}
+	return nil
+}
+
 func (r *Registry) exec(c *Command, out *strings.Builder, state bool) (changed bool, err error) {
 	arg := func(i int) string {
 		if i < len(c.Args) {
@@ -1281,15 +1292,7 @@ func (r *Registry) exec(c *Command, out *strings.Builder, state bool) (changed b
 		}
 		return ""
 	}
-	need := func(n int) error {
-		if len(c.Args) < 1 && n >= 1 {
-			return perrf("Missing mandatory argument to command %s", c.Name)
-		}
-		if len(c.Args) < 2 && n >= 2 {
-			return perrf("Missing second mandatory argument to command %s", c.Name)
-		}
-		return nil
-	}
+	need := func(n int) error { return needArgs(c, n) }
 	for _, a := range c.Args[:min(len(c.Args), 2)] {
 		if c.Name != "add" && c.Name != "del" && c.Name != "test" && c.Name != "create" {
 			if err := checkSetName(a); err != nil {
@@ -1452,33 +1455,126 @@ func (r *Registry) exec(c *Command, out *strings.Builder, state bool) (changed b
 	return false, perrf("No command specified: unknown argument %s", c.Name)
 }
 
-// SplitLine splits a restore line into words; double quotes group words
-// (a comment "with spaces").
-func SplitLine(line string) []string {
+// The restore reader's limits (ipset.c: MAX_CMDLINE_CHARS, MAX_ARGS).
+const (
+	maxCmdline = 1024
+	maxArgs    = 32
+)
+
+// restoreLines cuts a restore file as ipset's fgets into a 1024-byte
+// buffer does: a line of more than 1023 bytes is read, and counted, as
+// several; each keeps its newline and ends at a NUL byte, as a C string.
+func restoreLines(text string) []string {
+	var out []string
+	for len(text) > 0 {
+		n := strings.IndexByte(text, '\n') + 1
+		if n == 0 {
+			n = len(text)
+		}
+		n = min(n, maxCmdline-1)
+		l := text[:n]
+		if z := strings.IndexByte(l, 0); z >= 0 {
+			l = l[:z]
+		}
+		out = append(out, l)
+		text = text[n:]
+	}
+	return out
+}
+
+// SplitLine splits a restore line (with its newline, if it has one) into
+// words as ipset's build_argv does: double quotes group blanks into a
+// word and are dropped; an empty word is no word; a quote still open
+// when a word ends at the end of the line is an error, while one open
+// at a trailing newline silently drops the rest.
+func SplitLine(line string) ([]string, error) {
+	var argv []string
+	var arg []byte
+	quoted := false
+	for i := 0; i < len(line); i++ {
+		if len(argv)+2 == maxArgs { // newargc counts the program name
+			return nil, perrf("Line is too long to parse.")
+		}
+		c := line[i]
+		last := i+1 == len(line)
+		switch c {
+		case '"':
+			quoted = !quoted
+			if !last {
+				continue
+			}
+		case ' ', '\r', '\n', '\t':
+			if quoted {
+				arg = append(arg, c)
+				continue
+			}
+		default:
+			arg = append(arg, c)
+			if !last {
+				continue
+			}
+		}
+		if last && quoted {
+			return nil, perrf("Missing close quote!")
+		}
+		if len(arg) > 0 {
+			argv = append(argv, string(arg))
+			arg = arg[:0]
+		}
+	}
+	return argv, nil
+}
+
+// stateWord is a word as the state file writes it: bare, or as a Go
+// quoted string when it is empty or holds a blank, a quote, a backslash
+// or a byte that is not printable ASCII. ipset's own quoting cannot carry
+// a quote, and a set or interface name may hold one.
+func stateWord(w string) string {
+	for i := 0; i < len(w); i++ {
+		if c := w[i]; c <= ' ' || c == '"' || c == '\\' || c >= 0x7f {
+			return strconv.Quote(w)
+		}
+	}
+	if w == "" {
+		return `""`
+	}
+	return w
+}
+
+// splitState splits a state file line: blanks separate words and a Go
+// quoted string, anywhere in a word, stands for its text.
+func splitState(line string) ([]string, error) {
 	var out []string
 	var cur strings.Builder
-	in, have := false, false
-	for i := 0; i < len(line); i++ {
-		ch := line[i]
-		switch {
-		case ch == '"':
-			in = !in
+	have := false
+	for i := 0; i < len(line); {
+		switch c := line[i]; {
+		case c == '"':
+			q, err := strconv.QuotedPrefix(line[i:])
+			if err != nil {
+				return nil, err
+			}
+			u, _ := strconv.Unquote(q)
+			cur.WriteString(u)
 			have = true
-		case !in && (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r'):
+			i += len(q)
+		case c == ' ' || c == '\t' || c == '\r':
 			if have {
 				out = append(out, cur.String())
 				cur.Reset()
 				have = false
 			}
+			i++
 		default:
-			cur.WriteByte(ch)
+			cur.WriteByte(c)
 			have = true
+			i++
 		}
 	}
 	if have {
 		out = append(out, cur.String())
 	}
-	return out
+	return out, nil
 }
 
 // Restore runs the commands of a restore file. Errors carry the line
@@ -1529,9 +1625,11 @@ func (r *Registry) precheck(c *Command) error {
 		}
 	}
 	switch c.Name {
+	case "rename", "swap":
+		return needArgs(c, 2) // argv parsing: the pending adds are lost
 	case "create":
-		if len(c.Args) < 2 {
-			return nil // exec reports it
+		if err := needArgs(c, 2); err != nil {
+			return err
 		}
 		if err := checkSetName(c.Args[0]); err != nil {
 			return err
@@ -1549,7 +1647,12 @@ func (r *Registry) precheck(c *Command) error {
 }
 
 func (r *Registry) restore(text string, exist bool, out *strings.Builder, state bool) (changed bool, err error) {
-	lines := strings.Split(text, "\n")
+	var lines []string
+	if state {
+		lines = strings.Split(text, "\n")
+	} else {
+		lines = restoreLines(text)
+	}
 	var batch []adLine
 	commit := func() error {
 		b := batch
@@ -1563,9 +1666,28 @@ func (r *Registry) restore(text string, exist bool, out *strings.Builder, state 
 		return nil
 	}
 	for n, line := range lines {
-		w := SplitLine(line)
-		if len(w) == 0 || strings.HasPrefix(w[0], "#") || w[0] == "COMMIT" {
-			continue
+		var w []string
+		if state {
+			if w, err = splitState(line); err != nil {
+				return changed, kerrf("nfgo: state file line %d: %v", n+1, err)
+			}
+			if len(w) == 0 {
+				continue
+			}
+		} else {
+			c := strings.TrimLeft(line, " \t\n\v\f\r") // isspace
+			if c == "" || c[0] == '#' {
+				continue
+			}
+			if c == "COMMIT\n" || c == "COMMIT\r\n" {
+				if err := commit(); err != nil {
+					return true, err
+				}
+				continue
+			}
+			if w, err = SplitLine(c); err != nil {
+				return changed, err
+			}
 		}
 		if state && w[0] == "nfgo-hole" {
 			r.sets = append(r.sets, nil)

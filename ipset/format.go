@@ -278,12 +278,10 @@ func (s *Set) elemText(b *strings.Builder, i int32, now int64, state bool) {
 			if e.ext().physdev {
 				b.WriteString("physdev:")
 			}
-			if iface := e.ext().iface; state && strings.ContainsAny(iface, " \t\r") {
-				// ipset prints a quoted name's blanks as they are; the
-				// state file quotes them so that it reads back.
-				b.WriteString(`"` + iface + `"`)
+			if state {
+				b.WriteString(stateWord(e.ext().iface))
 			} else {
-				b.WriteString(iface)
+				b.WriteString(e.ext().iface) // as ipset prints it, blanks and all
 			}
 		}
 		if s.hasIP2() {
@@ -310,11 +308,11 @@ func (s *Set) extText(b *strings.Builder, expires int64, nomatch, wildcard bool,
 			b.WriteString(strconv.FormatUint(remaining(expires, now), 10))
 		}
 	}
-	s.extRest(b, nomatch, wildcard, packets, bytes, comment, skb)
+	s.extRest(b, nomatch, wildcard, packets, bytes, comment, skb, state)
 }
 
 // extRest is extText after the timeout.
-func (s *Set) extRest(b *strings.Builder, nomatch, wildcard bool, packets, bytes uint64, comment string, skb SkbInfo) {
+func (s *Set) extRest(b *strings.Builder, nomatch, wildcard bool, packets, bytes uint64, comment string, skb SkbInfo, state bool) {
 	if nomatch {
 		b.WriteString(" nomatch")
 	}
@@ -328,9 +326,12 @@ func (s *Set) extRest(b *strings.Builder, nomatch, wildcard bool, packets, bytes
 		b.WriteString(strconv.FormatUint(bytes, 10))
 	}
 	if s.Opts.Comment && comment != "" {
-		b.WriteString(" comment \"")
-		b.WriteString(comment)
-		b.WriteByte('"')
+		b.WriteString(" comment ")
+		if state {
+			b.WriteString(strconv.Quote(comment))
+		} else {
+			b.WriteString(`"` + comment + `"`)
+		}
 	}
 	if s.Opts.SkbInfo {
 		skbText(b, skb)

@@ -321,7 +321,11 @@ func parseListElem(e *elemSpec, a string) error {
 
 // listText is a member as list and save print it.
 func (s *Set) listText(b *strings.Builder, e *listElem, now int64, state bool) {
-	b.WriteString(e.set.Name)
+	if state {
+		b.WriteString(stateWord(e.set.Name))
+	} else {
+		b.WriteString(e.set.Name)
+	}
 	s.extText(b, e.expires, false, false, e.packets, e.bytes, e.comment, e.skb, now, state)
 }
 
@@ -337,7 +341,7 @@ func listSpecText(e *elemSpec) string {
 // listState writes the members of a list:set for the state file.
 func (s *Set) listState(b *strings.Builder) {
 	for i := range s.list {
-		b.WriteString("add " + s.Name + " ")
+		b.WriteString("add " + stateWord(s.Name) + " ")
 		s.listText(b, &s.list[i], 0, true)
 		b.WriteByte('\n')
 	}

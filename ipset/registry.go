@@ -179,6 +179,9 @@ func (r *Registry) Create(name, typ string, o Options, exist bool) (*Set, error)
 			o.Size = listMinSize
 		}
 	}
+	if hashBits(o.Hashsize) > maxHtableBits {
+		return nil, kerr("Kernel error received: Cannot allocate memory")
+	}
 	s := newSet(name, typ, o, r.now)
 	s.reg = r
 	if old := r.Get(name); old != nil {

@@ -49,12 +49,16 @@ const (
 
 // Kernel constants (ip_set_hash_gen.h, ip_set.h).
 const (
-	ahashInitSize    = 2
-	ahashMaxSize     = 12
-	ahashMaxTuned    = 64
-	regionBits       = 10
-	defaultHashsize  = 1024
-	minimalHashsize  = 64
+	ahashInitSize   = 2
+	ahashMaxSize    = 12
+	ahashMaxTuned   = 64
+	regionBits      = 10
+	defaultHashsize = 1024
+	minimalHashsize = 64
+	// htable_size refuses a bucket array of more than INT_MAX bytes: at
+	// 8 bytes a pointer, 2^27 buckets is the most a hash set can have,
+	// at create ("Cannot allocate memory") and at resize ("Hash is full").
+	maxHtableBits    = 27
 	defaultMaxelem   = 65536
 	maxCommentSize   = 255
 	MaxTimeout       = 2147483 // UINT_MAX/1000
@@ -335,12 +339,16 @@ func newSet(name, typ string, o Options, clock func() int64) *Set {
 	if typ == TypeListSet || typ == TypeBitmapIPMAC {
 		s.dsize = align(off, 8) // __alignof__ the element struct
 	}
-	hs := o.Hashsize
-	if hs < minimalHashsize {
-		hs = minimalHashsize
-	}
-	s.t = newHtable(uint8(bits.Len32(hs-1)), o.Maxelem)
+	s.t = newHtable(uint8(hashBits(o.Hashsize)), o.Maxelem)
 	return s
+}
+
+// hashBits is htable_bits: the hashsize rounded up to a power of two.
+func hashBits(hashsize uint32) int {
+	if hashsize < minimalHashsize {
+		hashsize = minimalHashsize
+	}
+	return bits.Len32(hashsize - 1)
 }
 
 func (s *Set) now() int64 { return s.clock() }
@@ -704,7 +712,7 @@ func (s *Set) resize() error {
 	b := orig.bits
 retry:
 	b++
-	if b > 31 {
+	if b > maxHtableBits {
 		return kerr("Hash is full, cannot add more elements")
 	}
 	t := newHtable(b, s.Opts.Maxelem)

@@ -35,7 +35,7 @@ func (s *Set) stateOrder() []int32 {
 // created set takes) are kept as "nfgo-hole" lines.
 
 func (s *Set) writeState(b *strings.Builder) {
-	b.WriteString("create " + s.Name + " " + s.Type + " " + s.Header() + "\n")
+	b.WriteString("create " + stateWord(s.Name) + " " + s.Type + " " + s.Header() + "\n")
 	if s.isList() {
 		s.listState(b)
 		return
@@ -44,14 +44,14 @@ func (s *Set) writeState(b *strings.Builder) {
 	ord := make(map[int32]int, len(order))
 	for k, i := range order {
 		ord[i] = k
-		b.WriteString("add " + s.Name + " ")
+		b.WriteString("add " + stateWord(s.Name) + " ")
 		s.elemText(b, i, 0, true)
 		b.WriteByte('\n')
 	}
 	if s.isBitmap() {
 		return
 	}
-	b.WriteString("nfgo-layout " + s.Name + " " + strconv.Itoa(int(s.t.bits)) + " ext=")
+	b.WriteString("nfgo-layout " + stateWord(s.Name) + " " + strconv.Itoa(int(s.t.bits)) + " ext=")
 	for r, x := range s.t.ext {
 		if r > 0 {
 			b.WriteByte(',')
@@ -103,7 +103,7 @@ func (s *Set) applyLayout(words []string) error {
 		return bad
 	}
 	b, err := strconv.Atoi(words[0])
-	if err != nil || b < 0 || b > 31 {
+	if err != nil || b < 0 || b > maxHtableBits {
 		return bad
 	}
 	t := newHtable(uint8(b), s.Opts.Maxelem)

@@ -37,11 +37,33 @@ var diffRecipes = []recipe{
 		w("add a 1.2.3.0/0"), w("add a 1.2.3.4 timeout 5"), w("add a 1.2.3.4 comment x"), w("del nosuch 1.2.3.4"),
 		w("destroy nosuch"), w("bogus"), w("list nosuch"), w("flush nosuch"), w("rename a a"), w("rename nosuch b"),
 		w("swap a nosuch"), w("create b hash:ip"), w("swap a b"), w("create d hash:ip netmask 33"),
-		w("create d hash:ip hashsize foo"), w("create d hash:ip family inet7"), w("create d hash:ip timeout 2147484"),
+		w("create d hash:ip hashsize foo"), w("create d hash:ip hashsize 4294967295"),
+		w("create d hash:net hashsize 134217729"), w("create a hash:net hashsize 268435456 -exist"), w("create d hash:ip family inet7"), w("create d hash:ip timeout 2147484"),
 		w("create d hash:net netmask 24"), w("create aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa hash:ip"),
 		w("add b 1.2.3.4 nomatch"), w("-q add a 1.2.3.0/24"), w("-q add a 1.2.3.0/24"), w("add a 1.2.3.0/24 -exist"),
 		w("test a 1.2.3.9"), w("test a 9.9.9.9"), w("-q test a 9.9.9.9"), w("version"), w("help"),
 	}},
+	// The restore reader (fgets into 1024 bytes, build_argv): quotes,
+	// empty words, comments, COMMIT, the 30-word and 1023-byte limits.
+	{"restore_tokens", func() [][]string {
+		long := "add a 1.2.3.4 comment " + strings.Repeat("x", 1100) + "\n"
+		many := "add a 1.2.3.5" + strings.Repeat(" -exist", 27)
+		return [][]string{
+			w("create a hash:ip comment initval 0x1"),
+			rs("create i hash:net\nrename i \" \n", "restore"), w("list -n"),
+			rs("add a 1.2.3.4 comment \"x y\n", "restore"),
+			rs("add a 1.2.3.4 comment \"x", "restore"),
+			rs("add a 1.2.3.4 comment \"", "restore"),
+			rs("\"\"\n", "restore"), rs("  # note\n\t\v#x\n\"#x\"\n", "restore"),
+			rs("add a 1.2.3.1\nCOMMIT\nadd a 1.2.3.2\nCOMMIT\r\n COMMIT\n", "restore"),
+			rs("COMMIT x\n", "restore"), rs("add a 1.2.3.3\nCOMMIT", "restore"),
+			rs(many+"\n", "restore"), rs(many+" -exist\n", "restore"), rs(many+" \n", "restore"),
+			rs(long, "restore"), rs("add a 1.2.3.6\x00 x\n", "restore"),
+			rs("create q\"x y\"z hash:ip\nadd q\"x y\"z 1.1.1.1\ncreate \"\" hash:ip\n", "restore"),
+			rs("add q\"x y\"z 1.1.1.2\nrename q\"x y\"z\n", "restore"), rs("add q\"x y\"z 1.1.1.3\nswap qx\n", "restore"),
+			w("list -n"), w("save"),
+		}
+	}()},
 	{"layout_hash_ip", [][]string{
 		w("create e hash:ip initval 0x247c871e"), w("add e 1.1.1.1-1.1.1.3"), w("add e 1.1.2.0/30"), w("list e"),
 		w("add e 1.1.1.2-1.1.1.5"), w("list e"), w("list -s e"), w("del e 1.1.2.2"), w("list"),
