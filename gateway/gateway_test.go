@@ -384,60 +384,8 @@ COMMIT
 // could not.
 func TestGatewayBulkTransferUnsplit(t *testing.T) {
 	g, c, s, dir := startGateway(t, bulkRules, nil)
-	const server = `
-import socket, hashlib
-l = socket.socket()
-l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(("0.0.0.0", 9000))
-l.listen(1)
-print("listening", flush=True)
-c, peer = l.accept()
-data = bytearray()
-while True:
-    b = c.recv(1 << 20)
-    if not b:
-        break
-    data += b
-c.sendall(data)
-c.close()
-print(peer[0], hashlib.sha256(data).hexdigest(), flush=True)
-`
-	const client = `
-import socket, hashlib, random, threading
-data = random.Random(7).randbytes(8 << 20)
-s = socket.create_connection(("10.76.1.1", 9090), timeout=20)
-got = bytearray()
-def recv():
-    while True:
-        b = s.recv(1 << 20)
-        if not b:
-            break
-        got.extend(b)
-r = threading.Thread(target=recv)
-r.start()
-s.sendall(data)
-s.shutdown(socket.SHUT_WR)
-r.join()
-print(hashlib.sha256(data).hexdigest(), hashlib.sha256(bytes(got)).hexdigest(), len(got))
-`
-	rest := startServer(t, s, server)
-	out, e, code := c.Run("python3", "-c", client)
-	if code != 0 {
-		t.Fatalf("client: %s", e)
-	}
-	so := rest()
-	cf, sf := strings.Fields(out), strings.Fields(so)
-	if len(cf) != 3 || len(sf) != 2 {
-		t.Fatalf("client said %q, server %q", out, so)
-	}
-	if sf[0] != "10.76.2.1" {
-		t.Errorf("the server saw %s, not the gateway's address (MASQUERADE)", sf[0])
-	}
-	if sf[1] != cf[0] {
-		t.Errorf("the server received data with SHA-256 %s, the client sent %s", sf[1], cf[0])
-	}
-	if cf[1] != cf[0] || cf[2] != fmt.Sprint(8<<20) {
-		t.Errorf("the client got back %s bytes with SHA-256 %s, want %d with %s", cf[2], cf[1], 8<<20, cf[0])
+	if peer := echoTransfer(t, c, s, 7, 8<<20, 20, nil); peer != "10.76.2.1" {
+		t.Errorf("the server saw %s, not the gateway's address (MASQUERADE)", peer)
 	}
 	if err := g.SyncCounters(); err != nil {
 		t.Fatal(err)
@@ -671,7 +619,22 @@ func TestGatewayPartialChecksumsOnward(t *testing.T) {
 	if _, e, code := s.Run("python3", "-c", txChecksumOff, veth); code != 0 {
 		t.Fatalf("turning checksum offload off: %s", e)
 	}
-	const server = `
+	diag := func() string {
+		csum, _, _ := far.Run("nstat", "-az", "TcpInCsumErrors")
+		return "\nthe far host's checksum errors:\n" + csum
+	}
+	if peer := echoTransfer(t, c, far, 9, 4<<20, 10, diag); peer != "10.76.2.1" {
+		t.Errorf("the far server saw %s, not 10.76.2.1 (MASQUERADE)", peer)
+	}
+	if g.GSO.Load() == 0 {
+		t.Error("no GSO super-packet was received")
+	}
+}
+
+// echoServer accepts one connection on port 9000, echoes what it reads
+// once the client has shut down its side, and prints the client's
+// address and the SHA-256 of what it got.
+const echoServer = `
 import socket, hashlib
 l = socket.socket()
 l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -689,10 +652,18 @@ c.sendall(data)
 c.close()
 print(peer[0], hashlib.sha256(data).hexdigest(), flush=True)
 `
-	const client = `
+
+// echoTransfer sends size seeded random bytes from a client in c through
+// the gateway's port forward (10.76.1.1:9090) to echoServer in s, and
+// checks that the server got them and the client got them back, both
+// whole (SHA-256); it returns the address the server saw the client at.
+// diag, if not nil, adds to the report of a failed client.
+func echoTransfer(t *testing.T, c, s *netns.NS, seed, size, timeout int, diag func() string) string {
+	t.Helper()
+	client := fmt.Sprintf(`
 import socket, hashlib, random, threading
-data = random.Random(9).randbytes(4 << 20)
-s = socket.create_connection(("10.76.1.1", 9090), timeout=10)
+data = random.Random(%d).randbytes(%d)
+s = socket.create_connection(("10.76.1.1", 9090), timeout=%d)
 got = bytearray()
 def recv():
     while True:
@@ -706,27 +677,28 @@ s.sendall(data)
 s.shutdown(socket.SHUT_WR)
 r.join()
 print(hashlib.sha256(data).hexdigest(), hashlib.sha256(bytes(got)).hexdigest(), len(got))
-`
-	rest := startServer(t, far, server)
+`, seed, size, timeout)
+	rest := startServer(t, s, echoServer)
 	out, e, code := c.Run("python3", "-c", client)
 	if code != 0 {
-		csum, _, _ := far.Run("nstat", "-az", "TcpInCsumErrors")
-		t.Fatalf("client: %s\nthe far host's checksum errors:\n%s", e, csum)
+		more := ""
+		if diag != nil {
+			more = diag()
+		}
+		t.Fatalf("client: %s%s", e, more)
 	}
 	so := rest()
 	cf, sf := strings.Fields(out), strings.Fields(so)
 	if len(cf) != 3 || len(sf) != 2 {
 		t.Fatalf("client said %q, server %q", out, so)
 	}
-	if sf[0] != "10.76.2.1" || sf[1] != cf[0] {
-		t.Errorf("the far server saw %s send data with SHA-256 %s; want 10.76.2.1 (MASQUERADE) and %s", sf[0], sf[1], cf[0])
+	if sf[1] != cf[0] {
+		t.Errorf("the server received data with SHA-256 %s, the client sent %s", sf[1], cf[0])
 	}
-	if cf[1] != cf[0] || cf[2] != fmt.Sprint(4<<20) {
-		t.Errorf("the client got back %s bytes with SHA-256 %s, want %d with %s", cf[2], cf[1], 4<<20, cf[0])
+	if cf[1] != cf[0] || cf[2] != fmt.Sprint(size) {
+		t.Errorf("the client got back %s bytes with SHA-256 %s, want %d with %s", cf[2], cf[1], size, cf[0])
 	}
-	if g.GSO.Load() == 0 {
-		t.Error("no GSO super-packet was received")
-	}
+	return sf[0]
 }
 
 // startServer runs a Python server in ns and waits for its first line
