@@ -86,12 +86,47 @@ func setMembers(s string) []string {
 	return out
 }
 
+// compareWithSets runs sc on the kernel and on nfgo and compares, besides
+// what Compare compares, the members of every set as `ipset list -s`
+// prints them after the traffic (timeouts blanked). The kernel must give
+// at least minLog LOG lines.
+func compareWithSets(t *testing.T, tp *Topo, sc Scenario, minLog int, what string) {
+	t.Helper()
+	var kList string
+	traffic := sc.Traffic
+	sc.Traffic = func(t *testing.T, tp *Topo) {
+		traffic(t, tp)
+		var e string
+		var code int
+		if kList, e, code = tp.R.Run("ipset", "list", "-s"); code != 0 {
+			t.Fatalf("ipset list: %s", e)
+		}
+	}
+	k, frames := RunKernel(t, tp, &sc)
+	n := RunNfgo(t, tp, &sc, frames)
+	same := Compare(t, sc.Name, k, n)
+	var nb strings.Builder
+	for i, s := range xt.Sets.Sets() {
+		s.WriteList(&nb, ipset.ListFlags{Sorted: true}, i == 0)
+	}
+	km, nm := setMembers(kList), setMembers(nb.String())
+	if strings.Join(km, "\n") != strings.Join(nm, "\n") {
+		same = false
+		t.Errorf("set members differ (timeouts blanked)\nkernel:\n%s\nnfgo:\n%s", strings.Join(km, "\n"), strings.Join(nm, "\n"))
+	}
+	if len(k.Log) < minLog {
+		t.Errorf("kernel gave %d LOG lines, want at least %d", len(k.Log), minLog)
+	}
+	if same {
+		t.Logf("%s: identical: %d LOG lines, counters, set members:\n%s\n%s", what, len(k.Log), strings.Join(k.Log, "\n"), strings.Join(km, "\n"))
+	}
+}
+
 func TestKernelSetTarget(t *testing.T) {
 	if _, err := exec.LookPath("ipset"); err != nil {
 		t.Skip("ipset not found")
 	}
 	tp := NewTopo(t)
-	var kList string
 	sc := *setTargetScenario
 	sc.Traffic = func(t *testing.T, tp *Topo) {
 		r := tp.RouterIn
@@ -110,28 +145,8 @@ func TestKernelSetTarget(t *testing.T) {
 			syn(tp, ip(3), r, 40006, 24),
 			packet.Build(&packet.Spec{Src: addr(ip(5)), Dst: addr(r), Proto: 253, PayloadLen: 8}), // no ports: port 0
 		)
-		var e string
-		var code int
-		kList, e, code = tp.R.Run("ipset", "list", "-s")
-		if code != 0 {
-			t.Fatalf("ipset list: %s", e)
-		}
 	}
-	k, frames := RunKernel(t, tp, &sc)
-	n := RunNfgo(t, tp, &sc, frames)
-	same := Compare(t, sc.Name, k, n)
-	var nb strings.Builder
-	for i, s := range xt.Sets.Sets() {
-		s.WriteList(&nb, ipset.ListFlags{Sorted: true}, i == 0)
-	}
-	km, nm := setMembers(kList), setMembers(nb.String())
-	if strings.Join(km, "\n") != strings.Join(nm, "\n") {
-		same = false
-		t.Errorf("set members differ (timeouts blanked)\nkernel:\n%s\nnfgo:\n%s", strings.Join(km, "\n"), strings.Join(nm, "\n"))
-	}
-	if same {
-		t.Logf("set target: identical: %d LOG lines, counters, set members:\n%s\n%s", len(k.Log), strings.Join(k.Log, "\n"), strings.Join(km, "\n"))
-	}
+	compareWithSets(t, tp, sc, 0, "set target")
 }
 
 // SET --map-set: the matching element's skbinfo sets the packet's mark
@@ -179,7 +194,6 @@ func TestKernelSetMap(t *testing.T) {
 		t.Skip("ipset not found")
 	}
 	tp := NewTopo(t)
-	var kList string
 	sc := *setMapScenario
 	sc.Traffic = func(t *testing.T, tp *Topo) {
 		r := tp.RouterIn
@@ -195,29 +209,6 @@ func TestKernelSetMap(t *testing.T) {
 			udp(ip(5), r, 40005, 9999, 8), // the same
 			udp(ip(2), r, 40006, 53, 8),   // not in lm; marks gives 0x10
 		)
-		var e string
-		var code int
-		kList, e, code = tp.R.Run("ipset", "list", "-s")
-		if code != 0 {
-			t.Fatalf("ipset list: %s", e)
-		}
 	}
-	k, frames := RunKernel(t, tp, &sc)
-	n := RunNfgo(t, tp, &sc, frames)
-	same := Compare(t, sc.Name, k, n)
-	var nb strings.Builder
-	for i, s := range xt.Sets.Sets() {
-		s.WriteList(&nb, ipset.ListFlags{Sorted: true}, i == 0)
-	}
-	km, nm := setMembers(kList), setMembers(nb.String())
-	if strings.Join(km, "\n") != strings.Join(nm, "\n") {
-		same = false
-		t.Errorf("set members differ\nkernel:\n%s\nnfgo:\n%s", strings.Join(km, "\n"), strings.Join(nm, "\n"))
-	}
-	if len(k.Log) < 11 {
-		t.Errorf("kernel gave %d LOG lines, want at least 11", len(k.Log))
-	}
-	if same {
-		t.Logf("set map: identical: %d LOG lines, counters, set members:\n%s\n%s", len(k.Log), strings.Join(k.Log, "\n"), strings.Join(km, "\n"))
-	}
+	compareWithSets(t, tp, sc, 11, "set map")
 }

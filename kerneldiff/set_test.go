@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nfgo/nfgo/ipset"
-	"github.com/nfgo/nfgo/xt"
 )
 
 // Seed article 000's whitelist and blocklist on packets: a hash:net
@@ -141,37 +139,7 @@ COMMIT
 }
 
 func TestKernelSetNetIface(t *testing.T) {
-	tp := NewTopo(t)
-	var kList string
-	sc := *setNetIface
-	traffic := sc.Traffic
-	sc.Traffic = func(t *testing.T, tp *Topo) {
-		traffic(t, tp)
-		var e string
-		var code int
-		kList, e, code = tp.R.Run("ipset", "list", "-s")
-		if code != 0 {
-			t.Fatalf("ipset list: %s", e)
-		}
-	}
-	k, frames := RunKernel(t, tp, &sc)
-	n := RunNfgo(t, tp, &sc, frames)
-	same := Compare(t, sc.Name, k, n)
-	var nb strings.Builder
-	for i, s := range xt.Sets.Sets() {
-		s.WriteList(&nb, ipset.ListFlags{Sorted: true}, i == 0)
-	}
-	km, nm := setMembers(kList), setMembers(nb.String())
-	if strings.Join(km, "\n") != strings.Join(nm, "\n") {
-		same = false
-		t.Errorf("set members differ\nkernel:\n%s\nnfgo:\n%s", strings.Join(km, "\n"), strings.Join(nm, "\n"))
-	}
-	if len(k.Log) < 5 {
-		t.Errorf("kernel gave %d LOG lines, want at least 5", len(k.Log))
-	}
-	if same {
-		t.Logf("hash:net,iface: identical: %d LOG lines, counters, set members:\n%s\n%s", len(k.Log), strings.Join(k.Log, "\n"), strings.Join(km, "\n"))
-	}
+	compareWithSets(t, NewTopo(t), *setNetIface, 5, "hash:net,iface")
 }
 
 // Set timeouts on the packet path: the SET target adds elements with
