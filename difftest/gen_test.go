@@ -313,6 +313,9 @@ var matchGens = map[string]extGen{
 		}
 		return cat(g.inv(0.2), opt("length", v))
 	}},
+	"quota": {opts: func(g *gen, c *ruleCtx) []string {
+		return cat(g.inv(0.3), opt("quota", g.pick(g.num(0, 1<<20), "0", "18446744073709551615", "18446744073709551616", "-1", "0x10")))
+	}},
 	"limit": {opts: func(g *gen, c *ruleCtx) []string {
 		return g.some(0.6, false,
 			func() []string { return opt("limit", g.rate()) },
@@ -526,6 +529,12 @@ var targetGens = map[string]extGen{
 		default:
 			return opt(g.pick("and-tos", "or-tos", "xor-tos"), g.pick("0x10", "0x3f", "255", "0"))
 		}
+	}},
+	"TTL": {tables: []string{"mangle"}, opts: func(g *gen, c *ruleCtx) []string {
+		return opt(g.pick("ttl-set", "ttl-inc", "ttl-dec"), g.pick(g.num(0, 255), "0", "1", "256"))
+	}},
+	"CHECKSUM": {tables: []string{"mangle"}, opts: func(g *gen, c *ruleCtx) []string {
+		return opt("checksum-fill")
 	}},
 	"TCPMSS": {proto: []string{"tcp"}, tables: []string{"mangle"}, chains: []string{"FORWARD", "OUTPUT", "POSTROUTING"}, opts: func(g *gen, c *ruleCtx) []string {
 		if g.p(0.5) {

@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 // Seed article 000's whitelist and blocklist on packets: a hash:net

@@ -13,7 +13,7 @@ var matchDefs = []*Def{
 	&timeMatch, &addrtypeMatch, &statisticMatch,
 	// group: matches C
 	&stateMatch, &conntrackMatch, &connmarkMatch, &recentMatch, &limitMatch,
-	&hashlimitMatch, &connlimitMatch, &setMatch,
+	&hashlimitMatch, &connlimitMatch, &setMatch, &quotaMatch,
 }
 
 var targetDefs = []*Def{
@@ -23,6 +23,8 @@ var targetDefs = []*Def{
 	// group: targets B
 	&snatTarget, &dnatTarget, &masqueradeTarget, &redirectTarget, &netmapTarget,
 	&setTarget, &tcpmssTarget, &tosTarget, &dscpTarget,
+	// group: targets C
+	&ttlTarget, &checksumTarget,
 }
 
 // unsupported lists extensions iptables ships that nfgo does not implement:
@@ -31,11 +33,11 @@ var unsupported = map[string]bool{
 	"ah": true, "bpf": true, "cgroup": true, "cluster": true, "connbytes": true,
 	"connlabel": true, "cpu": true, "dccp": true, "devgroup": true, "ecn": true,
 	"esp": true, "helper": false, "ipcomp": true, "ipvs": true, "nfacct": true, "osf": true,
-	"physdev": true, "policy": true, "quota": true, "rateest": true, "realm": true,
+	"physdev": true, "policy": true, "rateest": true, "realm": true,
 	"rpfilter": true, "sctp": true, "socket": true, "u32": true, "udplite": false,
-	"AUDIT": true, "CHECKSUM": true, "CLASSIFY": true, "CONNSECMARK": true, "ECN": true,
+	"AUDIT": true, "CLASSIFY": true, "CONNSECMARK": true, "ECN": true,
 	"HMARK": true, "IDLETIMER": true, "LED": true, "RATEEST": true, "SECMARK": true,
-	"SYNPROXY": true, "TCPOPTSTRIP": true, "TEE": true, "TPROXY": true, "TTL": true,
+	"SYNPROXY": true, "TCPOPTSTRIP": true, "TEE": true, "TPROXY": true,
 	"CLUSTERIP": true, "ULOG": true, "NETMAP6": false, "HL": true, "hl": true,
 	"DNPT": true, "SNPT": true, "eui64": true, "frag": true, "hbh": true, "dst": true,
 	"ipv6header": true, "mh": true, "rt": true, "srh": true, "icmp6": true, "geoip": true,

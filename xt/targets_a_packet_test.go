@@ -1,6 +1,7 @@
 package xt
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/nfgo/nfgo/packet"
@@ -55,5 +56,93 @@ func TestRewriteTargets(t *testing.T) {
 	}
 	if packet.Checksum16(p.B[:20], 0) != 0 {
 		t.Errorf("IP header checksum broken after rewrites")
+	}
+}
+
+// TTL sets, raises and lowers the TTL, saturating at 255 and 0, with the
+// header checksum kept valid and the parsed TTL (which the forward path
+// reads) updated.
+func TestTTLTarget(t *testing.T) {
+	for _, c := range []struct {
+		mode, val, from, want uint8
+	}{
+		{TTLSet, 5, 64, 5}, {TTLSet, 64, 64, 64}, {TTLInc, 1, 64, 65}, {TTLInc, 250, 64, 255},
+		{TTLDec, 5, 64, 59}, {TTLDec, 100, 64, 0}, {TTLDec, 1, 1, 0},
+	} {
+		p := &Pkt{}
+		if err := p.Decode(packet.Build(&packet.Spec{Src: 1, Dst: 2, Proto: packet.ProtoUDP, TTL: c.from, SrcPort: 1, DstPort: 2})); err != nil {
+			t.Fatal(err)
+		}
+		tg := &TTLTarget{Mode: c.mode, TTL: c.val}
+		if v := tg.Target(p); v != VerdictContinue || p.B[8] != c.want || p.TTL != c.want {
+			t.Errorf("mode %d %d on TTL %d: verdict %v, TTL %d (parsed %d), want %d", c.mode, c.val, c.from, v, p.B[8], p.TTL, c.want)
+		}
+		if packet.Checksum16(p.B[:20], 0) != 0 {
+			t.Errorf("mode %d %d on TTL %d: IP header checksum broken", c.mode, c.val, c.from)
+		}
+	}
+}
+
+// quota spends each matching packet's length; the first packet that does
+// not fit empties it for good; the inversion swaps the answer only.
+func TestQuotaMatch(t *testing.T) {
+	p := &Pkt{}
+	if err := p.Decode(packet.Build(&packet.Spec{Src: 1, Dst: 2, Proto: packet.ProtoUDP, SrcPort: 1, DstPort: 2, PayloadLen: 72})); err != nil {
+		t.Fatal(err)
+	}
+	small := &Pkt{}
+	if err := small.Decode(packet.Build(&packet.Spec{Src: 1, Dst: 2, Proto: packet.ProtoUDP, SrcPort: 1, DstPort: 2})); err != nil {
+		t.Fatal(err)
+	}
+	q, inv := &Quota{Quota: 250}, &Quota{Quota: 250, Invert: true}
+	var got, gotInv []bool
+	for _, pk := range []*Pkt{p, p, p, small} { // 100, 100, 100 (does not fit), 28
+		got = append(got, q.Match(pk))
+		gotInv = append(gotInv, inv.Match(pk))
+	}
+	if want := []bool{true, true, false, false}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("quota 250: %v, want %v", got, want)
+	}
+	if want := []bool{false, false, true, true}; fmt.Sprint(gotInv) != fmt.Sprint(want) {
+		t.Errorf("! quota 250: %v, want %v", gotInv, want)
+	}
+	if a := testing.AllocsPerRun(100, func() { q.Match(p) }); a != 0 {
+		t.Fatalf("%v allocations", a)
+	}
+}
+
+// CHECKSUM completes a partial checksum, leaves a GSO super-packet's (its
+// segments get theirs) and a complete one alone.
+func TestChecksumTarget(t *testing.T) {
+	build := func() *Pkt {
+		p := &Pkt{}
+		if err := p.Decode(packet.Build(&packet.Spec{Src: 1, Dst: 2, Proto: packet.ProtoUDP, SrcPort: 67, DstPort: 68, PayloadLen: 40})); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tg := &ChecksumTarget{Fill: true}
+	p := build()
+	want := append([]byte(nil), p.B...)
+	tg.Target(p)
+	if string(p.B) != string(want) {
+		t.Error("a complete checksum was changed")
+	}
+	// A partial checksum: the field holds the pseudo-header sum only.
+	p = build()
+	pseudo := packet.CsumAdd(packet.CsumAdd(1, 2), uint32(packet.ProtoUDP)+uint32(len(p.B)-20))
+	s := pseudo&0xFFFF + pseudo>>16
+	p.B[26], p.B[27] = byte(s>>8), byte(s)
+	p.CsumPartial = true
+	gso := build()
+	copy(gso.B, p.B)
+	gso.CsumPartial, gso.GSOSize = true, 1000
+	tg.Target(p)
+	if p.CsumPartial || string(p.B) != string(want) {
+		t.Errorf("partial checksum not completed as the sender would: %x, want %x", p.B[26:28], want[26:28])
+	}
+	tg.Target(gso)
+	if !gso.CsumPartial || gso.B[26] != byte(s>>8) || gso.B[27] != byte(s) {
+		t.Error("a GSO super-packet's partial checksum was touched")
 	}
 }
