@@ -316,6 +316,13 @@ var matchGens = map[string]extGen{
 	"quota": {opts: func(g *gen, c *ruleCtx) []string {
 		return cat(g.inv(0.3), opt("quota", g.pick(g.num(0, 1<<20), "0", "18446744073709551615", "18446744073709551616", "-1", "0x10")))
 	}},
+	"ecn": {opts: func(g *gen, c *ruleCtx) []string {
+		return g.some(0.5, true,
+			func() []string { return cat(g.inv(0.3), opt("ecn-tcp-cwr")) },
+			func() []string { return cat(g.inv(0.3), opt("ecn-tcp-ece")) },
+			func() []string { return cat(g.inv(0.3), opt("ecn-ip-ect", g.pick("0", "1", "2", "3", "4"))) },
+		)
+	}},
 	"limit": {opts: func(g *gen, c *ruleCtx) []string {
 		return g.some(0.6, false,
 			func() []string { return opt("limit", g.rate()) },
@@ -535,6 +542,14 @@ var targetGens = map[string]extGen{
 	}},
 	"CHECKSUM": {tables: []string{"mangle"}, opts: func(g *gen, c *ruleCtx) []string {
 		return opt("checksum-fill")
+	}},
+	"ECN": {tables: []string{"mangle"}, opts: func(g *gen, c *ruleCtx) []string {
+		return g.some(0.5, true,
+			func() []string { return opt("ecn-tcp-remove") },
+			func() []string { return opt("ecn-tcp-cwr", g.pick("0", "1", "2")) },
+			func() []string { return opt("ecn-tcp-ece", g.pick("0", "1")) },
+			func() []string { return opt("ecn-ip-ect", g.pick("0", "1", "3", "4")) },
+		)
 	}},
 	"TCPMSS": {proto: []string{"tcp"}, tables: []string{"mangle"}, chains: []string{"FORWARD", "OUTPUT", "POSTROUTING"}, opts: func(g *gen, c *ruleCtx) []string {
 		if g.p(0.5) {

@@ -13,7 +13,7 @@ var matchDefs = []*Def{
 	&timeMatch, &addrtypeMatch, &statisticMatch,
 	// group: matches C
 	&stateMatch, &conntrackMatch, &connmarkMatch, &recentMatch, &limitMatch,
-	&hashlimitMatch, &connlimitMatch, &setMatch, &quotaMatch,
+	&hashlimitMatch, &connlimitMatch, &setMatch, &quotaMatch, &ecnMatch,
 }
 
 var targetDefs = []*Def{
@@ -24,18 +24,18 @@ var targetDefs = []*Def{
 	&snatTarget, &dnatTarget, &masqueradeTarget, &redirectTarget, &netmapTarget,
 	&setTarget, &tcpmssTarget, &tosTarget, &dscpTarget,
 	// group: targets C
-	&ttlTarget, &checksumTarget,
+	&ttlTarget, &checksumTarget, &ecnTarget,
 }
 
 // unsupported lists extensions iptables ships that nfgo does not implement:
 // they get a clear "not supported by nfgo" error instead of being accepted.
 var unsupported = map[string]bool{
 	"ah": true, "bpf": true, "cgroup": true, "cluster": true, "connbytes": true,
-	"connlabel": true, "cpu": true, "dccp": true, "devgroup": true, "ecn": true,
+	"connlabel": true, "cpu": true, "dccp": true, "devgroup": true,
 	"esp": true, "helper": false, "ipcomp": true, "ipvs": true, "nfacct": true, "osf": true,
 	"physdev": true, "policy": true, "rateest": true, "realm": true,
 	"rpfilter": true, "sctp": true, "socket": true, "u32": true, "udplite": false,
-	"AUDIT": true, "CLASSIFY": true, "CONNSECMARK": true, "ECN": true,
+	"AUDIT": true, "CLASSIFY": true, "CONNSECMARK": true,
 	"HMARK": true, "IDLETIMER": true, "LED": true, "RATEEST": true, "SECMARK": true,
 	"SYNPROXY": true, "TCPOPTSTRIP": true, "TEE": true, "TPROXY": true,
 	"CLUSTERIP": true, "ULOG": true, "NETMAP6": false, "HL": true, "hl": true,

@@ -32,7 +32,7 @@ func (t *ChecksumTarget) Final(c *Ctx) error { return nil }
 // refuses nothing.
 func (t *ChecksumTarget) Check(c *Ctx) error {
 	if !t.Fill {
-		return &KernelError{Errno: "Invalid argument"}
+		return EINVAL("xt_CHECKSUM: no operation")
 	}
 	return nil
 }

@@ -78,7 +78,7 @@ func (t *TTLTarget) Final(c *Ctx) error {
 // Check is ttl_tg_check.
 func (t *TTLTarget) Check(c *Ctx) error {
 	if t.Mode > TTLDec || (t.Mode != TTLSet && t.TTL == 0) {
-		return &KernelError{Errno: "Invalid argument"}
+		return EINVAL("xt_HL: invalid TTL mode or value")
 	}
 	return nil
 }

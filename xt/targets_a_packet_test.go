@@ -146,3 +146,39 @@ func TestChecksumTarget(t *testing.T) {
 		t.Error("a GSO super-packet's partial checksum was touched")
 	}
 }
+
+// ECN rewrites the codepoint and the TCP flags with both checksums kept
+// valid; the ecn match then sees what it wrote.
+func TestECNTargetAndMatch(t *testing.T) {
+	p := &Pkt{}
+	if err := p.Decode(packet.Build(&packet.Spec{Src: 1, Dst: 2, Proto: packet.ProtoTCP, TOS: 0x02, SrcPort: 1, DstPort: 2, TCPFlags: 0xc2, PayloadLen: 5})); err != nil {
+		t.Fatal(err)
+	}
+	ece := &ECN{Operation: ECNMatchECE}
+	ect3 := &ECN{Operation: ECNMatchIP | ECNMatchCWR, Invert: ECNMatchCWR, IPECT: 3}
+	if !ece.Match(p) || ect3.Match(p) {
+		t.Fatalf("before: ece %v, ect3 !cwr %v", ece.Match(p), ect3.Match(p))
+	}
+	(&ECNTarget{Operation: ECNSetIP | ECNSetCWR, IPECT: 3}).Target(p)
+	if p.B[1] != 0x03 || p.B[20+13] != 0x42 {
+		t.Fatalf("tos %02x, tcp flags %02x; want 03, 42", p.B[1], p.B[33])
+	}
+	if !ece.Match(p) || !ect3.Match(p) {
+		t.Errorf("after: ece %v, ect3 !cwr %v", ece.Match(p), ect3.Match(p))
+	}
+	(&ECNTarget{Operation: ECNSetECE | ECNSetCWR}).Target(p) // --ecn-tcp-remove
+	if p.B[33] != 0x02 || ece.Match(p) {
+		t.Errorf("remove: tcp flags %02x", p.B[33])
+	}
+	if packet.Checksum16(p.B[:20], 0) != 0 {
+		t.Error("IP header checksum broken")
+	}
+	seg := p.B[20:]
+	if packet.Checksum16(seg, 1+2+uint32(packet.ProtoTCP)+uint32(len(seg))) != 0 {
+		t.Error("TCP checksum broken")
+	}
+	tg := &ECNTarget{Operation: ECNSetECE, ECE: 1}
+	if a := testing.AllocsPerRun(100, func() { ect3.Match(p); tg.Target(p) }); a != 0 {
+		t.Errorf("%v allocations", a)
+	}
+}
