@@ -995,6 +995,9 @@ func (s *Set) adt(cmd string, e *elemSpec, exist bool) error {
 	if s.Type == TypeHashIPPortNet && e.hasCidr2 && e.cidr2 == 0 {
 		return errCidr // hash_ipportnet4_uadt checks CIDR2 before the protocol
 	}
+	if s.Type == TypeHashIPPort && s.nullMasked(e.ip) {
+		return errInval // before the protocol check
+	}
 	if s.hasPort() && e.proto == 0 {
 		return errProto
 	}
@@ -1082,37 +1085,76 @@ func (s *Set) adt(cmd string, e *elemSpec, exist bool) error {
 	nm := s.netmask()
 	if s.isV6() {
 		// inet6 elements are single addresses (the port may be a range);
-		// hash_ip6_uadt and hash_ipport6_uadt refuse ::
+		// hash_ip6_uadt and hash_ipport6_uadt refuse :: (after the netmask)
 		ip := s.maskIntern(e.ip, nm)
-		if ip == 0 && (s.Type == TypeHashIP || s.Type == TypeHashIPPort) {
-			return errNullElem
+		if err := s.nullElem(ip); err != nil {
+			return err
 		}
 		return ports(elemKey{ip: ip, ip2: e.ip2, cidr: 32, proto: e.proto})
 	}
-	from, to := e.ip, e.ip
+	// hash_ip4_uadt and hash_ipport4_uadt mask only the first address
+	// given (refusing 0.0.0.0 after the mask); a range then runs from it
+	// to the last address unmasked, hash:ip in steps of the netmask's
+	// hosts, hash:ip,port address by address. A reversed range starts
+	// from its (unmasked) last address.
+	from := e.ip & mask(nm)
+	if err := s.nullElem(from); err != nil {
+		return err
+	}
+	to := from
 	if e.hasTo {
 		to = e.to
-		if to < from {
+		if from > to {
+			if to == 0 && s.Type == TypeHashIP {
+				return errNullElem
+			}
 			from, to = to, from
 		}
 	} else if e.hasCidr {
-		if e.cidr == 0 && s.hasPort() {
+		if e.cidr == 0 {
 			return errCidr
 		}
 		from &= mask(e.cidr)
 		to = from | ^mask(e.cidr)
 	}
-	from &= mask(nm)
-	to &= mask(nm)
-	step := uint32(1) << (32 - nm)
+	step := uint32(1)
+	if s.Type == TypeHashIP {
+		step <<= 32 - nm
+	}
 	for ip := from; ; ip += step {
 		if err := ports(elemKey{ip: ip, ip2: e.ip2, cidr: 32, proto: e.proto}); err != nil {
 			return err
 		}
-		if ip >= to || ip+step == 0 {
+		if ip+step > to || ip+step == 0 {
 			return nil
 		}
 	}
+}
+
+// errInval is the kernel's -EINVAL, which hash:ip,port returns for a
+// null address.
+var errInval = kerr("Kernel error received: Invalid argument")
+
+// nullMasked tells whether the address is null under the set's netmask.
+func (s *Set) nullMasked(ip uint32) bool {
+	m, ok := s.maskFind(ip, s.netmask())
+	return ok && m == 0
+}
+
+// nullElem is the zero check of hash_ip*_uadt (Null-valued element) and
+// hash_ipport*_uadt (-EINVAL) on the masked address; hash:ip,port,ip has
+// none.
+func (s *Set) nullElem(ip uint32) error {
+	if ip != 0 {
+		return nil
+	}
+	switch s.Type {
+	case TypeHashIP:
+		return errNullElem
+	case TypeHashIPPort:
+		return errInval
+	}
+	return nil
 }
 
 // ipportnetAdt is hash_ipportnet4_uadt's add/del: one element unless a
@@ -1323,7 +1365,7 @@ func (r *Registry) exec(c *Command, out *strings.Builder, state bool) (changed b
 			var hit bool
 			now := s.now()
 			// ip_set_utest: a kernel error is "not in set".
-			kernelErr := s.hasPort() && e.proto == 0
+			kernelErr := s.hasPort() && e.proto == 0 || s.nullMasked(e.ip) && (s.Type == TypeHashIP || s.Type == TypeHashIPPort)
 			// test ... nomatch inverts the net types' answer
 			// (ip_set_enomatch): in the set when a nomatch element
 			// decides, not when a matching one does.
@@ -1385,7 +1427,7 @@ func (r *Registry) exec(c *Command, out *strings.Builder, state bool) (changed b
 				hit = (e.ip != 0 || e.port != 0) && s.lookupK(e.ip, 0, e.port, now) >= 0
 			case TypeHashIP:
 				// hash_ip4_uadt tests the address alone, any prefix ignored.
-				hit = s.lookupK(e.ip, 0, 0, now) >= 0
+				hit = !kernelErr && s.lookupK(e.ip, 0, 0, now) >= 0
 			default:
 				ip := e.ip
 				if e.hasCidr && !s.isV6() {

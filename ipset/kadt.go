@@ -37,7 +37,8 @@ func (s *Set) kkey(ip, ip2 uint32, proto uint8, port uint16) (elemKey, bool) {
 		if !protoWithPorts(proto) && proto != 1 {
 			port = 0
 		}
-		return elemKey{ip: ip, cidr: 32, proto: proto, port: port}, true
+		ip &= mask(s.netmask()) // hash_ipport4_kadt: masked, 0 refused
+		return elemKey{ip: ip, cidr: 32, proto: proto, port: port}, ip != 0
 	case TypeHashIPPortIP:
 		// hash_ipportip4_kadt: no zero check.
 		if !protoWithPorts(proto) && proto != 1 {

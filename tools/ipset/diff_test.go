@@ -550,6 +550,18 @@ var diffRecipes = []recipe{
 		// (hash:mac is left out: this kernel lacks it, and ipset asks the
 		// kernel for the type before it reads the options)
 	}},
+	{"netmask_ranges", [][]string{
+		// hash_ip4_uadt / hash_ipport4_uadt: only the first address is
+		// masked, 0.0.0.0 after the mask refused; ranges run unmasked
+		w("create x hash:ip,port netmask 24 initval 0x1"), w("add x 10.0.0.5-10.0.0.6,80"), w("add x 10.0.1.0/30,81"),
+		w("add x 10.0.2.9-10.0.2.5,82"), w("list x"), w("test x 10.0.0.6,80"), w("add x 0.0.0.9,80"), w("test x 0.0.0.9,80"),
+		w("add x 0.0.0.9,0:0"), w("del x 10.0.2.9-10.0.2.5,82"), w("list x"),
+		w("create y hash:ip netmask 30 initval 0x1"), w("add y 10.0.0.9-10.0.0.5"), w("add y 10.0.1.9-10.0.1.0"),
+		w("add y 10.0.2.5/31"), w("add y 10.0.0.2-0.0.0.0"), w("add y 0.0.4.5-0.0.0.3"), w("test y 0.0.0.3"), w("list y"),
+		w("create h hash:ip"), w("add h 0.0.0.0"), w("add h 0.0.0.0-0.0.0.2"), w("add h 10.0.0.0/0"), w("test h 0.0.0.0"),
+		w("create p hash:ip,port"), w("add p 0.0.0.0,80"), w("create p6 hash:ip,port family inet6 netmask 64"),
+		w("add p6 ::1,80"), w("test p6 ::1,80"), w("list -t"),
+	}},
 	{"timeouts", [][]string{
 		w("create t hash:ip timeout 600 counters initval 0x5"), w("add t 1.1.1.1"), w("add t 1.1.1.2 timeout 0"),
 		w("add t 1.1.1.3 timeout 100"), w("add t 1.1.1.3 timeout 200 -exist"), w("list t"), w("save"),
