@@ -319,26 +319,28 @@ func parseCreate(typ string, args []string, state bool) (string, Options, error)
 			if err != nil {
 				return typ, o, err
 			}
-			max := uint64(0xffffffff)
+			limit := uint64(0xffffffff)
 			switch a {
 			case "timeout":
-				max = MaxTimeout
+				limit = MaxTimeout
 			case "bucketsize":
-				max = 255
+				limit = 255
 			}
-			n, err := parseUint(v, max)
+			n, err := parseUint(v, limit)
 			if err != nil {
 				return typ, o, err
 			}
 			switch a {
 			case "hashsize":
-				o.Hashsize = uint32(n)
+				// the kernel raises a hashsize given below the minimum,
+				// 0 included
+				o.Hashsize = max(uint32(n), minimalHashsize)
 			case "maxelem":
-				o.Maxelem = uint32(n)
+				o.Maxelem, o.HasMaxelem = uint32(n), true
 			case "timeout":
 				o.Timeout, o.HasTimeout = uint32(n), true
 			case "bucketsize":
-				o.BucketSize = uint8(n)
+				o.BucketSize = max(uint8(n), ahashInitSize) // 0 given is 2
 			case "initval":
 				o.InitVal, o.HasInitVal = uint32(n), true
 			case "size":
@@ -705,6 +707,11 @@ func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error)
 		}
 	}
 	rest := args[1:]
+	// ipset_call_parser: an option with a value given twice is refused
+	// when met the second time, before its value is parsed (the flags
+	// nomatch and wildcard may repeat; before and after, one option that
+	// the element may already name, are checked below).
+	seen := map[string]bool{}
 	for i := 0; i < len(rest); i++ {
 		o := rest[i]
 		val := func() (string, error) {
@@ -712,6 +719,10 @@ func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error)
 				return "", perrf("Missing mandatory argument of option `%s'", o)
 			}
 			i++
+			if seen[o] && o != "before" && o != "after" {
+				return "", syntaxf("%s already specified", o)
+			}
+			seen[o] = true
 			return rest[i], nil
 		}
 		switch {
@@ -763,6 +774,9 @@ func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error)
 			v, err := val()
 			if err != nil {
 				return nil, err
+			}
+			if strings.Contains(v, "\"") {
+				return nil, syntaxf("\" character is not permitted in comments")
 			}
 			if len(v) > maxCommentSize {
 				return nil, syntaxf("Comment is longer than the maximum allowed %d characters", maxCommentSize)

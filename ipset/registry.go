@@ -151,7 +151,7 @@ func (r *Registry) Create(name, typ string, o Options, exist bool) (*Set, error)
 	if o.Hashsize == 0 {
 		o.Hashsize = defaultHashsize
 	}
-	if o.Maxelem == 0 && !o.hasMaxelem() {
+	if o.Maxelem == 0 && !o.HasMaxelem {
 		o.Maxelem = defaultMaxelem
 	}
 	if o.BucketSize == 0 {
@@ -199,8 +199,6 @@ func (r *Registry) Create(name, typ string, o Options, exist bool) (*Set, error)
 	r.sets = append(r.sets, s)
 	return s, nil
 }
-
-func (o Options) hasMaxelem() bool { return false }
 
 // Destroy removes a set, or all sets when name is "".
 func (r *Registry) Destroy(name string) error {

@@ -73,6 +73,7 @@ type Options struct {
 	Family     string // "inet"
 	Hashsize   uint32
 	Maxelem    uint32
+	HasMaxelem bool   // given: 0 is a set that takes no element
 	Netmask    uint8  // hash:ip, hash:ip,port, bitmap:ip; 0 = 32
 	PortFrom   uint16 // bitmap:port range
 	PortTo     uint16

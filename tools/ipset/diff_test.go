@@ -562,6 +562,24 @@ var diffRecipes = []recipe{
 		w("create p hash:ip,port"), w("add p 0.0.0.0,80"), w("create p6 hash:ip,port family inet6 netmask 64"),
 		w("add p6 ::1,80"), w("test p6 ::1,80"), w("list -t"),
 	}},
+	{"elem_option_twice", [][]string{
+		// ipset_call_parser: a repeated option is refused before its
+		// value is parsed and before the kernel sees the extensions
+		w("create b bitmap:ip,mac range 10.0.0.4-10.0.0.9"), w("add b 10.0.0.9,00:11:22:33:44:03 timeout 600 timeout 1000"),
+		w("add b 10.0.0.9 comment x comment long" + strings.Repeat("x", 300)), w("add b 10.0.0.9 packets 1 packets x"),
+		w("add b 10.0.0.9 skbmark 1 skbmark 2"), w("add b 10.0.0.9 timeout 600 timeout"),
+		w("create p bitmap:port range 1000-1012 comment"), w(`add p 12 comment a"b`), w(`add p 1012 comment a"b`),
+		w("create n hash:net,iface"), w("add n 10.0.0.0/8,eth0 nomatch nomatch"), w("add n 10.0.0.0/8,eth1 wildcard wildcard"),
+		w("test n 10.0.0.0/8,eth0 nomatch nomatch"), w("list n"),
+	}},
+	{"create_zero_sizes", [][]string{
+		// a hashsize or bucketsize given as 0 is raised to the minimum;
+		// maxelem 0 is kept: no element fits, forceadd or not
+		w("create h hash:ip hashsize 0 initval 0x1"), w("create b hash:ip bucketsize 0 initval 0x1"),
+		w("create l hash:net maxelem 0 initval 0x2"), w("add l 10.0.1.0"), w("create f hash:ip maxelem 0 forceadd initval 0x2"),
+		w("add f 10.0.1.1"), w("list -t"), w("save"), w("create l hash:net maxelem 0 initval 0x2 -exist"),
+		w("create l hash:net initval 0x2 -exist"),
+	}},
 	{"timeouts", [][]string{
 		w("create t hash:ip timeout 600 counters initval 0x5"), w("add t 1.1.1.1"), w("add t 1.1.1.2 timeout 0"),
 		w("add t 1.1.1.3 timeout 100"), w("add t 1.1.1.3 timeout 200 -exist"), w("list t"), w("save"),
