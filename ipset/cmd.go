@@ -403,45 +403,36 @@ func isNum(s string) bool {
 	return err == nil
 }
 
-// parseIPv4 parses a dotted quad (inet_pton style).
+// parseIPv4 is gethostbyname2(AF_INET) on a numeric name: glibc takes a
+// name of digits and dots not ending in a dot as inet_aton does (1 to 4
+// parts, the last filling the bytes left, each part decimal or, with a
+// leading 0, octal), so 10.1 is 10.0.0.1 and 010.0.0.1 is 8.0.0.1. Host
+// names are not resolved.
 func parseIPv4(s string) (uint32, bool) {
-	var ip uint32
-	parts := 0
-	for len(s) > 0 || parts < 4 {
-		if parts == 4 {
-			return 0, false
-		}
-		j := strings.IndexByte(s, '.')
-		p := s
-		if j >= 0 {
-			p, s = s[:j], s[j+1:]
-			if parts == 3 {
-				return 0, false
-			}
-		} else {
-			s = ""
-		}
-		if len(p) == 0 || len(p) > 3 || (len(p) > 1 && p[0] == '0') {
-			return 0, false
-		}
-		v := 0
-		for _, c := range []byte(p) {
-			if c < '0' || c > '9' {
-				return 0, false
-			}
-			v = v*10 + int(c-'0')
-		}
-		if v > 255 {
-			return 0, false
-		}
-		ip = ip<<8 | uint32(v)
-		parts++
-		if j < 0 {
-			break
-		}
-	}
-	if parts != 4 {
+	if s == "" || s[len(s)-1] == '.' || strings.Trim(s, "0123456789.") != "" {
 		return 0, false
+	}
+	fs := strings.Split(s, ".")
+	if len(fs) > 4 {
+		return 0, false
+	}
+	var ip uint32
+	for i, f := range fs {
+		base := 10
+		if len(f) > 1 && f[0] == '0' {
+			base = 8
+		}
+		v, err := strconv.ParseUint(f, base, 32)
+		if err != nil || (i < len(fs)-1 && v > 0xff) {
+			return 0, false
+		}
+		if i == len(fs)-1 {
+			if bits := 8 * uint(4-i); bits < 32 && v >= 1<<bits {
+				return 0, false
+			}
+			return ip | uint32(v), true
+		}
+		ip |= uint32(v) << (24 - 8*uint(i))
 	}
 	return ip, true
 }

@@ -120,7 +120,10 @@ func parsePort(s, proto string) (uint16, error) {
 	if !isU8(proto) {
 		m += "\nSyntax error: '" + proto + "' is invalid as number"
 	}
-	return 0, kerr(m + "\ncannot parse '" + s + "' as a " + proto + " port")
+	// The messages are warnings ipset_parse_port turns into the error
+	// (ipset_session_warning_as_error): a restore prints them without
+	// "Error in line N: ".
+	return 0, &Error{Msg: m + "\ncannot parse '" + s + "' as a " + proto + " port", Status: 1, NoLine: true}
 }
 
 // parsePortRange is ipset_parse_tcpudp_port: PORT or PORT-PORT (the

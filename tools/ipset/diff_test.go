@@ -580,6 +580,21 @@ var diffRecipes = []recipe{
 		w("add f 10.0.1.1"), w("list -t"), w("save"), w("create l hash:net maxelem 0 initval 0x2 -exist"),
 		w("create l hash:net initval 0x2 -exist"),
 	}},
+	{"inet_aton", [][]string{
+		// gethostbyname2: digits and dots are read as inet_aton reads them
+		w("create h hash:ip initval 0x1"), w("add h 010.0.0.1"), w("add h 10.1"), w("add h 0x0a000002"), w("add h 167772163"),
+		w("add h 10.0.0.010"), w("add h 10.0.0.08"), w("add h 10.0.0.1."), w("add h 1..2"), w("add h 1.2.3.4.5"),
+		w("add h 1.16777215"), w("add h 1.16777216"), w("add h 1.2.65535"), w("add h 1.2.65536"), w("add h 4294967295"),
+		w("add h 4294967296"), w("add h 256.1"), w("add h 09"), w("add h 07"), w("add h 10.0.0.020-10.0.0.022"), w("list h"),
+		w("create n hash:net initval 0x1"), w("add n 010.0.0.0/24"), w("add n 10/8"), w("add n 10.0.0.0/010"), w("list n"),
+	}},
+	{"restore_port_warnings", [][]string{
+		// a port that does not parse is reported as warnings turned into
+		// the error: no "Error in line N: "
+		w("create m bitmap:port range 5-10"), rs("del m 9\nadd m foo\n", "restore"), w("create p hash:ip,port"),
+		rs("add p 1.2.3.4,tcp:foo\n", "restore"), rs("add p 1.2.3.4,udp:8-99999\n", "restore"),
+		rs("add p 1.2.3.4,foo:8\n", "restore"), w("list m"), w("list p"),
+	}},
 	{"timeouts", [][]string{
 		w("create t hash:ip timeout 600 counters initval 0x5"), w("add t 1.1.1.1"), w("add t 1.1.1.2 timeout 0"),
 		w("add t 1.1.1.3 timeout 100"), w("add t 1.1.1.3 timeout 200 -exist"), w("list t"), w("save"),
