@@ -1,6 +1,7 @@
 package ipset
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 )
@@ -583,10 +584,33 @@ func (s *Set) parseIP2(e *elemSpec, a string) error {
 	return nil
 }
 
-func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error) {
+func parseElem(s *Set, cmd string, args []string, state bool) (_ *elemSpec, err error) {
 	e := &elemSpec{}
 	a := args[0]
-	var err error
+	// ipset_parse_proto_port reports an ICMP protocol of the other family
+	// but returns success: the options are parsed on (their errors
+	// follow the report, a restore keeping only the last), and the
+	// command then fails for want of the data the report reset.
+	var soft string
+	defer func() {
+		if soft == "" {
+			return
+		}
+		x, _ := err.(*Error)
+		switch {
+		case x != nil && x.Status == 2:
+			// custom_error replaces the report
+		case x != nil:
+			err = &Error{Msg: soft + "\n" + x.Msg, Status: x.Status, LineMsg: x.Msg}
+		case cmd == "del" || (cmd == "test" && !s.isNet()):
+			// check_mandatory, for a command that takes no options
+			err = &Error{Msg: "There are missing mandatory flags but can't check them. It's a bug, please report the problem.",
+				Status: 1, NoLine: true}
+		default:
+			m := "Invalid " + cmd + " command: missing setname"
+			err = &Error{Msg: soft + "\n" + m, Status: 1, LineMsg: m}
+		}
+	}()
 	// ipset_parse_elem: split into the type's parts, then parse them in
 	// order.
 	dim := s.Dimension()
@@ -659,6 +683,11 @@ func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error)
 	case s.Type == TypeBitmapPort:
 		// ipset_parse_tcp_udp_port
 		if e.proto, e.port, e.portTo, e.hasPortTo, err = parseProtoPort(a, cmd, false); err != nil {
+			var fe *familyProtoErr
+			if errors.As(err, &fe) {
+				// (ipset itself crashes here)
+				err = kerr(fe.msg + "\nInvalid " + cmd + " command: missing setname")
+			}
 			return nil, err
 		}
 		if e.proto != 6 && e.proto != 17 {
@@ -675,7 +704,11 @@ func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error)
 			return nil, err
 		}
 		if e.proto, e.port, e.portTo, e.hasPortTo, err = parseProtoPort(part2, cmd, s.isV6()); err != nil {
-			return nil, err
+			var fe *familyProtoErr
+			if !errors.As(err, &fe) {
+				return nil, err
+			}
+			soft, err = fe.msg, nil
 		}
 		if !protoWithPorts(e.proto) {
 			e.hasPortTo = false
@@ -1767,7 +1800,11 @@ func (r *Registry) restore(text string, exist bool, out *strings.Builder, state 
 			if e != nil && (e.Status == 2 || e.Plain || e.NoLine) {
 				return err
 			}
-			return &Error{Msg: "Error in line " + strconv.Itoa(n+1) + ": " + err.Error(), Status: 1}
+			m := err.Error()
+			if e != nil && e.LineMsg != "" {
+				m = e.LineMsg
+			}
+			return &Error{Msg: "Error in line " + strconv.Itoa(n+1) + ": " + m, Status: 1}
 		}
 		if !state {
 			// ipset restore aggregates consecutive add (or del) lines of

@@ -165,6 +165,12 @@ func parseICMPNames(s string, names []icmpName, what string) (uint16, error) {
 	return uint16(t)<<8 | uint16(c), nil
 }
 
+// familyProtoErr is ipset_parse_proto_port's ICMP protocol of the other
+// family: reported, but not a failure of the parse (parseElem goes on).
+type familyProtoErr struct{ msg string }
+
+func (e *familyProtoErr) Error() string { return e.msg }
+
 // parseProtoPort is ipset_parse_proto_port: [PROTO:]PORT[-PORT].
 func parseProtoPort(s, cmd string, v6 bool) (proto uint8, from, to uint16, hasTo bool, err error) {
 	j := sepIndex(s, ':')
@@ -200,13 +206,13 @@ func parseProtoPort(s, cmd string, v6 bool) (proto uint8, from, to uint16, hasTo
 		from, to, hasTo, err = parsePortRange(port, ps)
 	case 1:
 		if v6 {
-			err = kerr("Syntax error: Protocol ICMP can be used with family inet only\nInvalid " + cmd + " command: missing setname")
+			err = &familyProtoErr{"Syntax error: Protocol ICMP can be used with family inet only"}
 			return
 		}
 		from, err = parseICMP(port)
 	case 58:
 		if !v6 {
-			err = kerr("Syntax error: Protocol ICMPv6 can be used with family inet6 only\nInvalid " + cmd + " command: missing setname")
+			err = &familyProtoErr{"Syntax error: Protocol ICMPv6 can be used with family inet6 only"}
 			return
 		}
 		from, err = parseICMPv6(port)

@@ -14,6 +14,9 @@ type Error struct {
 	Status int
 	Plain  bool // printed without the "ipset v7.17: " prefix (test results)
 	NoLine bool // the tool's own check: a restore prints it without "Error in line N: "
+	// LineMsg, when set, is what a restore prints after "Error in line
+	// N: " (each numbered report replaces the ones before it).
+	LineMsg string
 }
 
 func (e *Error) Error() string { return e.Msg }

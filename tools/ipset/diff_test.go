@@ -595,6 +595,18 @@ var diffRecipes = []recipe{
 		rs("add p 1.2.3.4,tcp:foo\n", "restore"), rs("add p 1.2.3.4,udp:8-99999\n", "restore"),
 		rs("add p 1.2.3.4,foo:8\n", "restore"), w("list m"), w("list p"),
 	}},
+	{"icmp_other_family", [][]string{
+		// ipset_parse_proto_port reports the family mismatch yet returns
+		// success: the options are parsed on, then the command fails
+		w("create l hash:ip,port"), w("create n hash:net,port"), w("create i hash:ip,port,ip"),
+		w("create a6 hash:ip,port family inet6"), w("test l 10.0.1.12,icmpv6:ping"), w("del l 10.0.1.12,icmpv6:ping"),
+		w("add l 10.0.1.12,icmpv6:ping"), w("test n 10.0.1.12,icmpv6:ping"), w("del n 10.0.1.12,icmpv6:ping"),
+		w("test i 10.0.1.12,icmpv6:ping,1.1.1.1"), w("add i 10.0.1.12,icmpv6:ping,foo"), w("test a6 ::1,icmp:ping"),
+		w("add l 10.0.1.5,icmpv6:ping skbmark 0x1 skbmark 0x2"), w("add l 10.0.1.5,icmpv6:ping timeout foo"),
+		w("add l 10.0.1.5,icmpv6:ping foo"), w("del l 10.0.1.5,icmpv6:ping timeout 5"),
+		rs("add l 10.0.1.12,icmpv6:ping\n", "restore"), rs("del l 10.0.1.12,icmpv6:ping\n", "restore"),
+		rs("add l 10.0.1.12,icmpv6:ping timeout foo\n", "restore"), rs("add l 10.0.1.12,icmpv6:ping foo\n", "restore"),
+	}},
 	{"timeouts", [][]string{
 		w("create t hash:ip timeout 600 counters initval 0x5"), w("add t 1.1.1.1"), w("add t 1.1.1.2 timeout 0"),
 		w("add t 1.1.1.3 timeout 100"), w("add t 1.1.1.3 timeout 200 -exist"), w("list t"), w("save"),
