@@ -164,13 +164,14 @@ var createOpt = map[string]string{
 // parseNetmask is ipset_parse_netmask's string_to_cidr (1-32).
 func parseNetmask(v string, max uint64) (uint8, error) {
 	r := "1-" + strconv.FormatUint(max, 10)
-	tail := "\nSyntax error: netmask is out of the inclusive range of " + r
+	tail := "Syntax error: netmask is out of the inclusive range of " + r
 	n, err := strconv.ParseUint(v, 0, 8)
 	if err != nil || n < 1 || n > max {
+		// two reports: a restore keeps the second
 		if err != nil && !isNum(v) {
-			return 0, kerr("Syntax error: '" + v + "' is invalid as number" + tail)
+			return 0, &Error{Msg: "Syntax error: '" + v + "' is invalid as number\n" + tail, Status: 1, LineMsg: tail}
 		}
-		return 0, kerr("Syntax error: '" + v + "' is out of range " + r + tail)
+		return 0, &Error{Msg: "Syntax error: '" + v + "' is out of range " + r + "\n" + tail, Status: 1, LineMsg: tail}
 	}
 	return uint8(n), nil
 }
@@ -475,8 +476,15 @@ func (s *Set) parseHostPart(e *elemSpec, a string) error {
 	if !s.isV6() {
 		return parseIPPart(e, a)
 	}
-	if sepIndex(a, '/') >= 0 || sepIndex(a, '-') >= 0 {
+	// ipset_parse_single_ip: a prefix is allowed when it is "/128"
+	// (cidr_hostaddr), and then sent as the CIDR
+	j := sepIndex(a, '/')
+	if (j >= 0 && a[j:] != "/128") || sepIndex(a, '-') >= 0 {
 		return syntaxf("plain IP address must be supplied: %s", a)
+	}
+	if j >= 0 {
+		e.cidr, e.hasCidr = 128, true
+		a = a[:j]
 	}
 	return s.parseAddr6(e, a)
 }
@@ -969,11 +977,11 @@ func (s *Set) checkAllowed(cmd string, e *elemSpec) error {
 	if s.Type == TypeBitmapIPMAC && e.hasCidr {
 		return refuse("IP/CIDR range")
 	}
-	if cmd == "test" && (s.hasPort() || s.isBitmap() || s.Type == TypeHashNetIface) {
+	if cmd == "test" && (s.hasPort() || s.isBitmap() || s.Type == TypeHashNetIface || s.Type == TypeHashNet) {
 		if e.hasTo {
 			return refuse("FROM-TO IP range")
 		}
-		if e.hasCidr && s.Type != TypeHashNetPort && s.Type != TypeHashNetIface {
+		if e.hasCidr && s.Type != TypeHashNetPort && s.Type != TypeHashNetIface && s.Type != TypeHashNet {
 			return refuse("IP/CIDR range")
 		}
 		if e.hasPortTo {
@@ -1340,6 +1348,9 @@ func (r *Registry) parseAD(c *Command, state bool) (*Set, *elemSpec, error) {
 // runAD is the kernel part of add and del.
 func (s *Set) runAD(c *Command, e *elemSpec) error {
 	if c.Name == "add" {
+		if s.Type == TypeBitmapPort && !s.bmInRange(elemKey{port: e.port}) {
+			return errRange // bitmap_port_uadt: before the extensions
+		}
 		if err := s.checkExt(e); err != nil {
 			return err
 		}
@@ -1441,7 +1452,7 @@ func (r *Registry) exec(c *Command, out *strings.Builder, state bool) (changed b
 				} else if e.hasCidr {
 					cidr = e.cidr
 					if cidr == 0 {
-						return false, errCidr
+						kernelErr = true // -IPSET_ERR_INVALID_CIDR
 					}
 				}
 				switch {

@@ -607,6 +607,22 @@ var diffRecipes = []recipe{
 		rs("add l 10.0.1.12,icmpv6:ping\n", "restore"), rs("del l 10.0.1.12,icmpv6:ping\n", "restore"),
 		rs("add l 10.0.1.12,icmpv6:ping timeout foo\n", "restore"), rs("add l 10.0.1.12,icmpv6:ping foo\n", "restore"),
 	}},
+	{"check_order", [][]string{
+		// bitmap_port_uadt checks the range before the extensions; test
+		// of hash:net takes no FROM-TO; a kernel-refused /0 tests as not
+		// in set; netmask's two reports (a restore keeps the second);
+		// an inet6 single address may carry /128
+		w("create b bitmap:port range 5-10 comment"), w("add b 1002 comment x skbmark 0x5 bytes 2"), w("add b 1002 timeout 5"),
+		w("add b 10-1002 timeout 5"), w("create n hash:net initval 0x1"), w("add n 10.0.0.0/24"), w("test n 10.0.0.8-10.0.0.10"),
+		w("test n 10.0.0.0/0"), w("create n6 hash:net family inet6 initval 0x1"), w("test n6 ::/0"),
+		w("create p hash:net,port initval 0x1"), w("test p 10.0.0.0/0,80"), w("create x hash:ip,port netmask 120"),
+		rs("create x hash:ip,port netmask 120\n", "restore"), rs("create x hash:ip,port netmask foo\n", "restore"),
+		w("create a hash:ip family inet6 initval 0x1"), w("add a 2001:db8::c/128"), w("add a 2001:db8::d/0128"),
+		w("test a 2001:db8::c/128"), w("create q hash:ip,port family inet6 initval 0x1"), w("add q 2001:db8::8/128,2"),
+		w("test q 2001:db8::8/128,2"), w("create i hash:ip,port,ip family inet6 initval 0x1"),
+		w("add i 2001:db8::1/128,tcp:82,2001:db8::b"), w("add i 2001:db8::b/128,9,2001:db8::5/128"),
+		w("test i 2001:db8::8,sctp:83,2001:db8::a/128"), w("list"),
+	}},
 	{"timeouts", [][]string{
 		w("create t hash:ip timeout 600 counters initval 0x5"), w("add t 1.1.1.1"), w("add t 1.1.1.2 timeout 0"),
 		w("add t 1.1.1.3 timeout 100"), w("add t 1.1.1.3 timeout 200 -exist"), w("list t"), w("save"),
