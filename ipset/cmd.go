@@ -564,8 +564,8 @@ func parseAddr(a string) (ip, to uint32, cidr uint8, hasTo, hasCidr bool, err er
 // parseIP2 parses the third part: hash:ip,port,ip takes a plain address
 // (ipset_parse_single_ip: "/32" passes here), hash:ip,port,net an
 // address, IP/CIDR or a range.
-func (s *Set) parseIP2(e *elemSpec, a string) error {
-	if s.isV6() {
+func (s *Set) parseIP2(e *elemSpec, a string, inet bool) error {
+	if s.isV6() && !inet {
 		var x elemSpec
 		var err error
 		if s.Type == TypeHashIPPortIP {
@@ -725,7 +725,9 @@ func parseElem(s *Set, cmd string, args []string, state bool) (_ *elemSpec, err 
 			}
 		}
 		if dim > 2 {
-			if err := s.parseIP2(e, part3); err != nil {
+			// after a soft error the report reset the data's family,
+			// which the part's parser then takes as inet
+			if err := s.parseIP2(e, part3, soft != ""); err != nil {
 				return nil, err
 			}
 		}

@@ -606,6 +606,10 @@ var diffRecipes = []recipe{
 		w("add l 10.0.1.5,icmpv6:ping foo"), w("del l 10.0.1.5,icmpv6:ping timeout 5"),
 		rs("add l 10.0.1.12,icmpv6:ping\n", "restore"), rs("del l 10.0.1.12,icmpv6:ping\n", "restore"),
 		rs("add l 10.0.1.12,icmpv6:ping timeout foo\n", "restore"), rs("add l 10.0.1.12,icmpv6:ping foo\n", "restore"),
+		// the reset family makes the third part's parser read inet
+		w("create a hash:ip,port,ip family inet6 initval 0x1"), w("add a 2001:db8::9,icmp:1-2,2001:db8::0"),
+		w("add a 2001:db8::9,icmp:1-2,1.2.3.4/24"), w("create b hash:ip,port,net family inet6 initval 0x1"),
+		w("add b 2001:db8::9,icmp:1-2,2001:db8::0/64"),
 	}},
 	{"check_order", [][]string{
 		// bitmap_port_uadt checks the range before the extensions; test
