@@ -1505,7 +1505,11 @@ func (r *Registry) exec(c *Command, out *strings.Builder, state bool) (changed b
 		}
 		return true, s.runAD(c, e)
 	case "destroy":
-		return true, r.Destroy(arg(0))
+		err := r.Destroy(arg(0))
+		if err == errNoSet && c.Exist {
+			err = nil // ip_set_destroy: a missing set is no error with -exist
+		}
+		return true, err
 	case "flush":
 		return true, r.Flush(arg(0))
 	case "rename", "swap":

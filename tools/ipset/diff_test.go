@@ -627,6 +627,11 @@ var diffRecipes = []recipe{
 		w("add i 2001:db8::1/128,tcp:82,2001:db8::b"), w("add i 2001:db8::b/128,9,2001:db8::5/128"),
 		w("test i 2001:db8::8,sctp:83,2001:db8::a/128"), w("list"),
 	}},
+	{"destroy_exist", [][]string{
+		// ip_set_destroy: with -exist a missing set is no error
+		w("-exist destroy m"), w("destroy m -exist"), w("destroy m"), w("create x hash:ip"),
+		rs("destroy m\n", "-exist restore"), rs("destroy m -exist\ndestroy x\n", "restore"), w("list -n"),
+	}},
 	{"timeouts", [][]string{
 		w("create t hash:ip timeout 600 counters initval 0x5"), w("add t 1.1.1.1"), w("add t 1.1.1.2 timeout 0"),
 		w("add t 1.1.1.3 timeout 100"), w("add t 1.1.1.3 timeout 200 -exist"), w("list t"), w("save"),
