@@ -1,6 +1,7 @@
 package ipset
 
 import (
+	"encoding/binary"
 	"errors"
 	"strconv"
 	"strings"
@@ -139,9 +140,9 @@ var unsupportedTypes = map[string]bool{
 // createArgs lists the create options of each type (the .args of its
 // libipset type's IPSET_CREATE command).
 var createArgs = map[string]string{
-	TypeHashIP:        " family hashsize maxelem netmask timeout counters comment forceadd skbinfo bucketsize initval ",
+	TypeHashIP:        " family hashsize maxelem netmask bitmask timeout counters comment forceadd skbinfo bucketsize initval ",
 	TypeHashNet:       " family hashsize maxelem timeout counters comment forceadd skbinfo bucketsize initval ",
-	TypeHashIPPort:    " family hashsize maxelem netmask timeout counters comment forceadd skbinfo bucketsize initval ",
+	TypeHashIPPort:    " family hashsize maxelem netmask bitmask timeout counters comment forceadd skbinfo bucketsize initval ",
 	TypeHashNetPort:   " family hashsize maxelem timeout counters comment forceadd skbinfo bucketsize initval ",
 	TypeHashIPPortIP:  " family hashsize maxelem timeout counters comment forceadd skbinfo bucketsize initval ",
 	TypeHashIPPortNet: " family hashsize maxelem timeout counters comment forceadd skbinfo bucketsize initval ",
@@ -158,7 +159,7 @@ var createArgs = map[string]string{
 var createOpt = map[string]string{
 	"range": "ip", "from": "ip", "network": "ip", "to": "ip_to", "family": "family", "hashsize": "hashsize",
 	"maxelem": "maxelem", "netmask": "netmask", "timeout": "timeout", "bucketsize": "bucketsize", "initval": "initval",
-	"size": "size",
+	"size": "size", "bitmask": "bitmask",
 }
 
 // parseNetmask is ipset_parse_netmask's string_to_cidr (1-32).
@@ -174,6 +175,34 @@ func parseNetmask(v string, max uint64) (uint8, error) {
 		return 0, &Error{Msg: "Syntax error: '" + v + "' is out of range " + r + "\n" + tail, Status: 1, LineMsg: tail}
 	}
 	return uint8(n), nil
+}
+
+// parseBitmask is ipset_parse_bitmask: an address of the set's family
+// (inet unless named), whose failure gets a second report.
+func parseBitmask(o *Options, v string, inet6 bool) error {
+	fail := func(err error) error {
+		tail := "Syntax error: bitmask is not valid for family = inet"
+		if inet6 {
+			tail += "6"
+		}
+		return &Error{Msg: err.Error() + "\n" + tail, Status: 1, LineMsg: tail}
+	}
+	if inet6 {
+		a, ok := parseIPv6(v)
+		if !ok {
+			return fail(syntaxf("cannot parse %s: resolving to IPv6 address failed", v))
+		}
+		o.Bitmask = a
+	} else {
+		var e elemSpec
+		if err := parseIPPart(&e, v); err != nil {
+			return fail(err)
+		}
+		o.Bitmask = [16]byte{}
+		binary.BigEndian.PutUint32(o.Bitmask[:4], e.ip)
+	}
+	o.HasBitmask = true
+	return nil
 }
 
 // netmaskMax is the netmask's upper bound: 128 in a create naming the
@@ -311,11 +340,25 @@ func parseCreate(typ string, args []string, state bool) (string, Options, error)
 			if err != nil {
 				return typ, o, err
 			}
+			if o.HasBitmask {
+				return typ, o, syntaxf("bitmask and netmask are mutually exclusive, provide only one")
+			}
 			n, err := parseNetmask(v, netmaskMax(args))
 			if err != nil {
 				return typ, o, err
 			}
 			o.Netmask = n
+		case "bitmask":
+			v, err := val()
+			if err != nil {
+				return typ, o, err
+			}
+			if o.Netmask != 0 {
+				return typ, o, syntaxf("bitmask and netmask are mutually exclusive, provide only one")
+			}
+			if err := parseBitmask(&o, v, netmaskMax(args) == 128); err != nil {
+				return typ, o, err
+			}
 		case "hashsize", "maxelem", "timeout", "bucketsize", "initval", "size":
 			v, err := val()
 			if err != nil {
@@ -357,6 +400,9 @@ func parseCreate(typ string, args []string, state bool) (string, Options, error)
 		case "forceadd":
 			o.ForceAdd = true
 		}
+	}
+	if o.HasBitmask && o.Bitmask == ([16]byte{}) {
+		return typ, o, kerr("The value of the netmask parameter is invalid") // hash_ip_create
 	}
 	switch typ {
 	case TypeBitmapPort:
@@ -1134,7 +1180,7 @@ func (s *Set) adt(cmd string, e *elemSpec, exist bool) error {
 	if s.isV6() {
 		// inet6 elements are single addresses (the port may be a range);
 		// hash_ip6_uadt and hash_ipport6_uadt refuse :: (after the netmask)
-		ip := s.maskIntern(e.ip, nm)
+		ip := s.hostMaskIntern(e.ip)
 		if err := s.nullElem(ip); err != nil {
 			return err
 		}
@@ -1145,7 +1191,7 @@ func (s *Set) adt(cmd string, e *elemSpec, exist bool) error {
 	// to the last address unmasked, hash:ip in steps of the netmask's
 	// hosts, hash:ip,port address by address. A reversed range starts
 	// from its (unmasked) last address.
-	from := e.ip & mask(nm)
+	from := s.hostMaskIntern(e.ip)
 	if err := s.nullElem(from); err != nil {
 		return err
 	}
@@ -1185,7 +1231,7 @@ var errInval = kerr("Kernel error received: Invalid argument")
 
 // nullMasked tells whether the address is null under the set's netmask.
 func (s *Set) nullMasked(ip uint32) bool {
-	m, ok := s.maskFind(ip, s.netmask())
+	m, ok := s.hostMaskFind(ip)
 	return ok && m == 0
 }
 

@@ -1,6 +1,7 @@
 package ipset
 
 import (
+	"encoding/binary"
 	"sort"
 	"strconv"
 	"strings"
@@ -39,6 +40,9 @@ func (s *Set) Header() string {
 		b.WriteString(" netmask ")
 		b.WriteString(strconv.Itoa(int(s.netmask())))
 	}
+	if s.Type == TypeHashIP {
+		s.bitmaskHeader(&b)
+	}
 	s.extHeader(&b)
 	b.WriteString(" bucketsize ")
 	b.WriteString(strconv.Itoa(int(o.BucketSize)))
@@ -50,7 +54,31 @@ func (s *Set) Header() string {
 		b.WriteString(" netmask ")
 		b.WriteString(strconv.Itoa(int(s.netmask())))
 	}
+	if s.Type == TypeHashIPPort {
+		s.bitmaskHeader(&b)
+	}
 	return b.String()
+}
+
+// bitmaskHeader prints a bitmask unless it is all ones (the kernel
+// lists it only then).
+func (s *Set) bitmaskHeader(b *strings.Builder) {
+	o := &s.Opts
+	if !o.HasBitmask {
+		return
+	}
+	if !s.isV6() {
+		if m := binary.BigEndian.Uint32(o.Bitmask[:4]); m != 0xffffffff {
+			b.WriteString(" bitmask " + ipString(m))
+		}
+		return
+	}
+	for _, x := range o.Bitmask {
+		if x != 0xff {
+			b.WriteString(" bitmask " + string(appendIPv6(nil, o.Bitmask)))
+			return
+		}
+	}
 }
 
 func (s *Set) extHeader(b *strings.Builder) {

@@ -92,8 +92,13 @@ func (r *Registry) Unref(s *Set) {
 }
 
 func sameSet(a, b *Set) bool {
+	sameMask := a.netmask() == b.netmask()
+	if a.Type == TypeHashIP || a.Type == TypeHashIPPort {
+		// mtype_same_set compares the bitmask, which a netmask also sets
+		sameMask = a.hostMaskBytes() == b.hostMaskBytes()
+	}
 	return a.Type == b.Type && a.Opts.Maxelem == b.Opts.Maxelem && a.Opts.Timeout == b.Opts.Timeout &&
-		a.Opts.HasTimeout == b.Opts.HasTimeout && a.netmask() == b.netmask() &&
+		a.Opts.HasTimeout == b.Opts.HasTimeout && sameMask &&
 		a.Opts.Counters == b.Opts.Counters && a.Opts.Comment == b.Opts.Comment &&
 		a.Opts.SkbInfo == b.Opts.SkbInfo && a.Opts.ForceAdd == b.Opts.ForceAdd &&
 		a.Opts.PortFrom == b.Opts.PortFrom && a.Opts.PortTo == b.Opts.PortTo &&

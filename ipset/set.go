@@ -73,7 +73,12 @@ type Options struct {
 	Family     string // "inet"
 	Hashsize   uint32
 	Maxelem    uint32
-	HasMaxelem bool   // given: 0 is a set that takes no element
+	HasMaxelem bool // given: 0 is a set that takes no element
+	// Bitmask (hash:ip, hash:ip,port; exclusive with Netmask) masks
+	// the addresses as a netmask does, bit by bit: an inet mask in the
+	// first 4 bytes.
+	Bitmask    [16]byte
+	HasBitmask bool
 	Netmask    uint8  // hash:ip, hash:ip,port, bitmap:ip; 0 = 32
 	PortFrom   uint16 // bitmap:port range
 	PortTo     uint16
@@ -955,9 +960,9 @@ func (s *Set) lookupE(k elemKey, now int64) int32 {
 // the search.
 func (s *Set) lookupNM(k elemKey, now int64) (int32, bool) {
 	if !s.isNet() {
-		if nm := s.netmask(); nm != s.hostLen() {
+		if s.hostMasked() {
 			var ok bool
-			if k.ip, ok = s.maskFind(k.ip, nm); !ok {
+			if k.ip, ok = s.hostMaskFind(k.ip); !ok {
 				return -1, false
 			}
 		}

@@ -632,6 +632,23 @@ var diffRecipes = []recipe{
 		w("-exist destroy m"), w("destroy m -exist"), w("destroy m"), w("create x hash:ip"),
 		rs("destroy m\n", "-exist restore"), rs("destroy m -exist\ndestroy x\n", "restore"), w("list -n"),
 	}},
+	{"bitmask", [][]string{
+		// hash:ip and hash:ip,port's bitmask: an address mask, exclusive
+		// with netmask, applied as the netmask is (first address of a
+		// range only), listed unless all ones
+		w("create a hash:ip bitmask 255.255.0.255 initval 0x1"), w("add a 10.1.2.3"), w("add a 10.1.3.3"), w("add a 10.2.0.0/30"),
+		w("add a 10.3.9.9-10.3.0.0"), w("list a"), w("save a"), w("test a 10.1.9.3"), w("del a 10.1.7.3"), w("list a"),
+		w("create b hash:ip,port bitmask 255.255.255.0 timeout 100 initval 0x1"), w("add b 1.2.3.4,80"),
+		w("add b 1.2.4.4-1.2.4.6,80"), w("add b 0.0.0.9,80"), w("list b"), w("list -o xml b"),
+		w("create c hash:ip family inet6 bitmask ffff:: initval 0x1"), w("add c 2001:db8::1"), w("add c ::1"), w("list c"),
+		w("create d hash:ip bitmask 255.255.255.0 netmask 24"), w("create d hash:ip netmask 24 bitmask 255.255.255.0"),
+		w("create e hash:ip bitmask 0.0.0.0"), w("create f hash:ip bitmask 255.255.255.255 initval 0x1"),
+		w("create f hash:ip initval 0x1 -exist"), w("create g hash:ip bitmask 1.2.3.4.5"),
+		w("create g hash:ip bitmask 255.0.0.0 family inet6"), w("create g hash:ip bitmask 255.255.255.0 bitmask 255.0.0.0"),
+		w("create h hash:net bitmask 255.0.0.0"), w("create g hash:ip netmask 24 initval 0x1"),
+		w("create g hash:ip bitmask 255.255.255.0 initval 0x1 -exist"), w("create g hash:ip bitmask 255.255.0.0 initval 0x1 -exist"),
+		rs("create k hash:ip bitmask foo\n", "restore"), w("list -t"),
+	}},
 	{"timeouts", [][]string{
 		w("create t hash:ip timeout 600 counters initval 0x5"), w("add t 1.1.1.1"), w("add t 1.1.1.2 timeout 0"),
 		w("add t 1.1.1.3 timeout 100"), w("add t 1.1.1.3 timeout 200 -exist"), w("list t"), w("save"),
