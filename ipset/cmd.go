@@ -61,7 +61,8 @@ func ParseCommand(args []string) (*Command, error) {
 				continue
 			case "o", "output", "f", "file":
 				if i+1 >= len(args) {
-					return nil, perrf("Missing mandatory argument of option `%s'", o)
+					// parse_envopts names the option by its first name
+					return nil, perrf("Missing mandatory argument to option -%c", o[0])
 				}
 				i++
 				if o[0] == 'f' {
@@ -1846,17 +1847,6 @@ func (r *Registry) restore(text string, exist bool, out *strings.Builder, state 
 			}
 			continue
 		}
-		c, err := ParseCommand(w)
-		if err != nil {
-			return changed, err
-		}
-		if exist {
-			c.Exist = true
-		}
-		switch c.Name {
-		case "restore", "help", "version", "quit":
-			return changed, kerrf("Error in line %d: Command `%s' is invalid in restore mode.", n+1, c.Name)
-		}
 		lineErr := func(n int, err error) error {
 			// A test ends the restore with its own result.
 			e, _ := err.(*Error)
@@ -1868,6 +1858,21 @@ func (r *Registry) restore(text string, exist bool, out *strings.Builder, state 
 				m = e.LineMsg
 			}
 			return &Error{Msg: "Error in line " + strconv.Itoa(n+1) + ": " + m, Status: 1}
+		}
+		c, err := ParseCommand(w)
+		if err != nil {
+			return changed, lineErr(n, err) // (an unknown output mode is numbered)
+		}
+		if exist {
+			c.Exist = true
+		}
+		switch c.Name {
+		case "restore", "help", "version":
+			// parse_commandline's custom error: not numbered, the pending
+			// adds lost
+			return changed, perrf("Command `%s' is invalid in restore mode.", c.Name)
+		case "quit":
+			return changed, nil // ends the restore, the pending adds unsent
 		}
 		if !state {
 			// ipset restore aggregates consecutive add (or del) lines of

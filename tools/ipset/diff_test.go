@@ -649,6 +649,15 @@ var diffRecipes = []recipe{
 		w("create g hash:ip bitmask 255.255.255.0 initval 0x1 -exist"), w("create g hash:ip bitmask 255.255.0.0 initval 0x1 -exist"),
 		rs("create k hash:ip bitmask foo\n", "restore"), w("list -t"),
 	}},
+	{"restore_commands", [][]string{
+		// restore, help and version are refused unnumbered (a custom
+		// error), quit ends the restore with the pending adds unsent; an
+		// unknown output mode is numbered; -o without a value names -o
+		w("create a hash:ip initval 0x1"), rs("version\n", "restore"), rs("add a 1.2.3.4\nrestore\n", "restore"),
+		rs("add a 1.2.3.5\nhelp hash:ip\n", "restore"), rs("create b hash:ip\nadd a 1.2.3.1\nquit\nadd a 1.2.3.6\n", "restore"),
+		rs("save a -o json\n", "restore"), rs("add a 1.2.3.7 -o\n", "restore"), w("list -o"), w("list -output"), w("list -f"),
+		w("list"),
+	}},
 	{"timeouts", [][]string{
 		w("create t hash:ip timeout 600 counters initval 0x5"), w("add t 1.1.1.1"), w("add t 1.1.1.2 timeout 0"),
 		w("add t 1.1.1.3 timeout 100"), w("add t 1.1.1.3 timeout 200 -exist"), w("list t"), w("save"),
