@@ -981,9 +981,10 @@ func (s *Set) lookupNM(k elemKey, now int64) (int32, bool) {
 		}
 		return -1, false
 	}
-	if s.Type == TypeHashNet && !s.Opts.HasTimeout {
-		// hash:net without timeouts: the index decides alone (it holds
-		// the nomatch flag), so the loop below without its per-type tests.
+	if s.Type == TypeHashNet && !s.Opts.HasTimeout && !s.isV6() {
+		// inet hash:net without timeouts: the index decides alone (it
+		// holds the nomatch flag), so the loop below without its
+		// per-type tests (an inet6 address is an id, masked by maskFind).
 		for _, c := range s.nets {
 			if i, nomatch, ok := s.idx32[c].find(k.ip & mask(c)); ok {
 				if nomatch {

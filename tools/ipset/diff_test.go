@@ -658,6 +658,13 @@ var diffRecipes = []recipe{
 		rs("save a -o json\n", "restore"), rs("add a 1.2.3.7 -o\n", "restore"), w("list -o"), w("list -output"), w("list -f"),
 		w("list"),
 	}},
+	{"inet6_net_test", [][]string{
+		// an inet6 hash:net without timeouts looks the address up under
+		// each prefix held (the inet index's shortcut does not apply)
+		w("create c hash:net family inet6 initval 0x1"), w("add c 2001:db8::/32"), w("test c 2001:db8::5"),
+		w("add c 2001:db8::/48 nomatch"), w("test c 2001:db8::5"), w("test c 2001:db8:1::5"), w("test c 2001:db9::5"),
+		w("add c 2001:db8::7/120"), w("test c 2001:db8::5"), w("test c 2001:db8::5 nomatch"),
+	}},
 	{"timeouts", [][]string{
 		w("create t hash:ip timeout 600 counters initval 0x5"), w("add t 1.1.1.1"), w("add t 1.1.1.2 timeout 0"),
 		w("add t 1.1.1.3 timeout 100"), w("add t 1.1.1.3 timeout 200 -exist"), w("list t"), w("save"),
