@@ -9,16 +9,17 @@ import (
 
 // Command is one parsed ipset command line.
 type Command struct {
-	Name   string   // create, add, del, test, destroy, list, save, restore, flush, rename, swap, help, version
-	Args   []string // positional words after the command (set names, element, options)
-	Exist  bool
-	Quiet  bool
-	Output int
-	HasOut bool
-	Sorted bool
-	NameO  bool
-	Terse  bool
-	File   string
+	Name    string   // create, add, del, test, destroy, list, save, restore, flush, rename, swap, help, version
+	Args    []string // positional words after the command (set names, element, options)
+	Exist   bool
+	Quiet   bool
+	Output  int
+	HasOut  bool
+	Sorted  bool
+	Resolve bool
+	NameO   bool
+	Terse   bool
+	File    string
 }
 
 var cmdWords = map[string]string{
@@ -58,6 +59,7 @@ func ParseCommand(args []string) (*Command, error) {
 				c.Terse = true
 				continue
 			case "r", "resolve":
+				c.Resolve = true
 				continue
 			case "o", "output", "f", "file":
 				if i+1 >= len(args) {
@@ -1568,7 +1570,7 @@ func (r *Registry) exec(c *Command, out *strings.Builder, state bool) (changed b
 		}
 		return true, r.Swap(arg(0), arg(1))
 	case "list", "save":
-		f := ListFlags{Sorted: c.Sorted, Name: c.NameO, Terse: c.Terse, state: state}
+		f := ListFlags{Sorted: c.Sorted, Resolve: c.Resolve, Name: c.NameO, Terse: c.Terse, state: state}
 		if c.Name == "save" {
 			f.Mode = OutSave
 		}

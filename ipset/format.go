@@ -100,7 +100,7 @@ func (s *Set) extHeader(b *strings.Builder) {
 
 // members returns the live entries in the kernel's dump order (bucket by
 // bucket, slot by slot), or sorted.
-func (s *Set) members(sorted bool) []int32 {
+func (s *Set) members(sorted, resolve bool) []int32 {
 	if s.isBitmap() {
 		return s.bmMembers(false)
 	}
@@ -125,7 +125,11 @@ func (s *Set) members(sorted bool) []int32 {
 			s.elemText(&b, i, now, false)
 			txt[i] = b.String()
 		}
-		sort.SliceStable(out, func(a, b int) bool { return bystrcmp(txt[out[a]], txt[out[b]]) < 0 })
+		cmp := bystrcmp
+		if resolve {
+			cmp = strings.Compare // bystrcmp's IPSET_ENV_RESOLVE case
+		}
+		sort.SliceStable(out, func(a, b int) bool { return cmp(txt[out[a]], txt[out[b]]) < 0 })
 	}
 	return out
 }
@@ -401,7 +405,7 @@ func (s *Set) writeMembers(b *strings.Builder, f ListFlags, pfx string, now int6
 		}
 		return
 	}
-	for _, i := range s.members(f.Sorted) {
+	for _, i := range s.members(f.Sorted, f.Resolve) {
 		b.WriteString(pfx)
 		s.elemText(b, i, now, f.state)
 		b.WriteByte('\n')
@@ -417,11 +421,12 @@ const (
 
 // ListFlags select what "ipset list" prints.
 type ListFlags struct {
-	Mode   int
-	Sorted bool
-	Name   bool // -n
-	Terse  bool // -t
-	state  bool // internal state file: absolute expiry times
+	Mode    int
+	Sorted  bool
+	Resolve bool // -r: names are not resolved, but -s sorts by strcmp
+	Name    bool // -n
+	Terse   bool // -t
+	state   bool // internal state file: absolute expiry times
 }
 
 // WriteList appends one set's listing in the given mode; first tells

@@ -665,6 +665,13 @@ var diffRecipes = []recipe{
 		w("add c 2001:db8::/48 nomatch"), w("test c 2001:db8::5"), w("test c 2001:db8:1::5"), w("test c 2001:db9::5"),
 		w("add c 2001:db8::7/120"), w("test c 2001:db8::5"), w("test c 2001:db8::5 nomatch"),
 	}},
+	{"sorted_resolve", [][]string{
+		// with -r, bystrcmp is strcmp
+		w("create a hash:net,port family inet6 counters initval 0x1"), w("add a 2001:db8::/48,udplite:83"),
+		w("add a 2001:db8::5,tcp:65535"), w("add a 2001:db8::6,tcp:3"), w("save -r -s"), w("create c hash:net initval 0x1"),
+		w("add c 10.0.0.8"), w("add c 10.0.1.3"), w("add c 10.0.1.10"), w("add c 10.0.1.12/30"), w("list c -r -s"),
+		w("list c -s -o xml -r"), w("list c -resolve -sorted -o save"),
+	}},
 	{"timeouts", [][]string{
 		w("create t hash:ip timeout 600 counters initval 0x5"), w("add t 1.1.1.1"), w("add t 1.1.1.2 timeout 0"),
 		w("add t 1.1.1.3 timeout 100"), w("add t 1.1.1.3 timeout 200 -exist"), w("list t"), w("save"),
