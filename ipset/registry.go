@@ -100,7 +100,7 @@ func sameSet(a, b *Set) bool {
 	return a.Type == b.Type && a.Opts.Maxelem == b.Opts.Maxelem && a.Opts.Timeout == b.Opts.Timeout &&
 		a.Opts.HasTimeout == b.Opts.HasTimeout && sameMask &&
 		a.Opts.Counters == b.Opts.Counters && a.Opts.Comment == b.Opts.Comment &&
-		a.Opts.SkbInfo == b.Opts.SkbInfo && a.Opts.ForceAdd == b.Opts.ForceAdd &&
+		a.Opts.SkbInfo == b.Opts.SkbInfo && // not forceadd: a flag, not an extension
 		a.Opts.PortFrom == b.Opts.PortFrom && a.Opts.PortTo == b.Opts.PortTo &&
 		a.Opts.IPFrom == b.Opts.IPFrom && a.Opts.IPTo == b.Opts.IPTo && a.Opts.Size == b.Opts.Size
 }

@@ -672,6 +672,13 @@ var diffRecipes = []recipe{
 		w("add c 10.0.0.8"), w("add c 10.0.1.3"), w("add c 10.0.1.10"), w("add c 10.0.1.12/30"), w("list c -r -s"),
 		w("list c -s -o xml -r"), w("list c -resolve -sorted -o save"),
 	}},
+	{"forceadd_kept", [][]string{
+		// forceadd is kept between commands though the header omits it,
+		// and create -exist does not compare it (mtype_same_set)
+		w("create a hash:ip forceadd initval 0x2"), w("create a hash:ip forceadd initval 0x2 -exist"),
+		w("create a hash:ip initval 0x2 -exist"), w("create b hash:ip initval 0x2"),
+		w("create b hash:ip forceadd initval 0x2 -exist"), w("list"), w("save"),
+	}},
 	{"timeouts", [][]string{
 		w("create t hash:ip timeout 600 counters initval 0x5"), w("add t 1.1.1.1"), w("add t 1.1.1.2 timeout 0"),
 		w("add t 1.1.1.3 timeout 100"), w("add t 1.1.1.3 timeout 200 -exist"), w("list t"), w("save"),
