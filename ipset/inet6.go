@@ -100,20 +100,24 @@ func (s *Set) hostMaskFind(ip uint32) (uint32, bool) {
 	return s.a6.find(and6(s.a6.addrs[ip], s.Opts.Bitmask))
 }
 
-// hostMaskBytes is the set's mask as the kernel's h->bitmask holds it.
+// hostMaskBytes is the set's mask as the kernel's h->bitmask holds it:
+// all ones to begin with, an inet mask setting the first word only (so
+// an inet and an inet6 set without masks compare the same).
 func (s *Set) hostMaskBytes() [16]byte {
-	if s.Opts.HasBitmask {
-		return s.Opts.Bitmask
-	}
-	var ones [16]byte
-	for i := range ones {
-		ones[i] = 0xff
-	}
-	if s.isV6() {
-		return mask6(ones, s.netmask())
-	}
 	var m [16]byte
-	binary.BigEndian.PutUint32(m[:4], mask(s.netmask()))
+	for i := range m {
+		m[i] = 0xff
+	}
+	switch {
+	case s.isV6() && s.Opts.HasBitmask:
+		return s.Opts.Bitmask
+	case s.isV6():
+		return mask6(m, s.netmask())
+	case s.Opts.HasBitmask:
+		copy(m[:4], s.Opts.Bitmask[:4])
+	default:
+		binary.BigEndian.PutUint32(m[:4], mask(s.netmask()))
+	}
 	return m
 }
 

@@ -92,8 +92,11 @@ func (r *Registry) Unref(s *Set) {
 }
 
 func sameSet(a, b *Set) bool {
-	sameMask := a.netmask() == b.netmask()
-	if a.Type == TypeHashIP || a.Type == TypeHashIPPort {
+	sameMask := true // (the other hash types' same_set have no mask, nor family, to compare)
+	switch a.Type {
+	case TypeBitmapIP:
+		sameMask = a.netmask() == b.netmask()
+	case TypeHashIP, TypeHashIPPort:
 		// mtype_same_set compares the bitmask, which a netmask also sets
 		sameMask = a.hostMaskBytes() == b.hostMaskBytes()
 	}

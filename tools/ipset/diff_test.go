@@ -679,6 +679,18 @@ var diffRecipes = []recipe{
 		w("create a hash:ip initval 0x2 -exist"), w("create b hash:ip initval 0x2"),
 		w("create b hash:ip forceadd initval 0x2 -exist"), w("list"), w("save"),
 	}},
+	{"create_exist_family", [][]string{
+		// create -exist: same_set compares no family; hash:ip and
+		// hash:ip,port compare the kernel's bitmask (all ones to begin
+		// with, an inet mask setting its first word)
+		w("create a hash:ip initval 0x2"), w("create a hash:ip family inet6 initval 0x2 -exist"),
+		w("create a hash:ip family inet6 netmask 128 -exist"), w("create a hash:ip family inet6 netmask 64 -exist"),
+		w("create b hash:ip netmask 24"), w("create b hash:ip family inet6 netmask 24 -exist"),
+		w("create c hash:net initval 0x1"), w("create c hash:net family inet6 -exist"), w("create d hash:ip,port,net family inet6"),
+		w("create d hash:ip,port,net -exist"), w("create g hash:ip bitmask 255.255.255.0"),
+		w("create g hash:ip family inet6 bitmask ffff:ff00:: -exist"),
+		w("create g hash:ip family inet6 bitmask ffff:ff00:ffff:ffff:ffff:ffff:ffff:ffff -exist"), w("list -t"),
+	}},
 	{"timeouts", [][]string{
 		w("create t hash:ip timeout 600 counters initval 0x5"), w("add t 1.1.1.1"), w("add t 1.1.1.2 timeout 0"),
 		w("add t 1.1.1.3 timeout 100"), w("add t 1.1.1.3 timeout 200 -exist"), w("list t"), w("save"),
