@@ -275,6 +275,30 @@ func parseCreate(typ string, args []string, state bool) (string, Options, error)
 	if !ok {
 		return typ, o, syntaxf("typename '%s' is unknown", typ)
 	}
+	// call_parser's first pass parses the family only, but meets the
+	// unknown arguments and the missing values first
+	famSeen := false
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if !strings.Contains(allowed, " "+a+" ") {
+			return typ, o, perrf("Unknown argument: `%s'", a)
+		}
+		if _, ok := createOpt[a]; ok {
+			if i+1 >= len(args) {
+				return typ, o, perrf("Missing mandatory argument of option `%s'", a)
+			}
+			i++
+			if a == "family" {
+				if famSeen {
+					return typ, o, syntaxf("family already specified")
+				}
+				if v := args[i]; v != "inet" && v != "ipv4" && v != "inet6" && v != "ipv6" {
+					return typ, o, syntaxf("unknown inet family %s", v)
+				}
+				famSeen = true
+			}
+		}
+	}
 	seen := map[string]bool{}
 	hasRange := false
 	var ipr ipRange
@@ -665,7 +689,7 @@ func parseElem(s *Set, cmd string, args []string, state bool) (_ *elemSpec, err 
 				Status: 1, NoLine: true}
 		default:
 			m := "Invalid " + cmd + " command: missing setname"
-			err = &Error{Msg: soft + "\n" + m, Status: 1, LineMsg: m}
+			err = &Error{Msg: soft + "\n" + m, Status: 1, LineMsg: m, Sent: true}
 		}
 	}()
 	// ipset_parse_elem: split into the type's parts, then parse them in
@@ -1884,6 +1908,11 @@ func (r *Registry) restore(text string, exist bool, out *strings.Builder, state 
 			if c.Name == "add" || c.Name == "del" {
 				s, e, err := r.parseAD(c, false)
 				if err != nil {
+					if x, _ := err.(*Error); x != nil && x.Sent {
+						if err := commit(); err != nil {
+							return true, err
+						}
+					}
 					return changed, lineErr(n, err)
 				}
 				if len(batch) > 0 && (batch[0].c.Name != c.Name || batch[0].s != s) {

@@ -17,6 +17,9 @@ type Error struct {
 	// LineMsg, when set, is what a restore prints after "Error in line
 	// N: " (each numbered report replaces the ones before it).
 	LineMsg string
+	// Sent: the line failed in ipset_cmd, past the parse, which first
+	// sends the restore's pending add/del lines.
+	Sent bool
 }
 
 func (e *Error) Error() string { return e.Msg }

@@ -691,6 +691,18 @@ var diffRecipes = []recipe{
 		w("create g hash:ip family inet6 bitmask ffff:ff00:: -exist"),
 		w("create g hash:ip family inet6 bitmask ffff:ff00:ffff:ffff:ffff:ffff:ffff:ffff -exist"), w("list -t"),
 	}},
+	{"create_first_pass", [][]string{
+		// call_parser's family pass meets unknown arguments, missing
+		// values and the family before the other values are parsed
+		w("create m hash:ip,port bucketsize 12 netmask 64 initval 0xdeadbeef counters 24"),
+		w("create m hash:ip netmask 99 family inet7"), w("create m hash:ip netmask 99 hashsize"),
+		w("create m hash:ip family inet family inet6 foo"), w("create m hash:ip netmask 99 family inet family inet6"),
+		w("create m hash:ip hashsize foo family inet7"), w("create m bitmap:ip range 10.0.0.0/33 foo"),
+		w("create m hash:ip family ipv6 netmask 99"), w("list -n"),
+		// a line failing in ipset_cmd (missing setname) first sends the
+		// pending lines
+		w("create b hash:ip,port,net"), rs("del b 10.0.1.0,tcp:84,10.0.1.6\nadd b 10.0.0.11,icmpv6:ping,192.168.1.7/24\n", "restore"),
+	}},
 	{"timeouts", [][]string{
 		w("create t hash:ip timeout 600 counters initval 0x5"), w("add t 1.1.1.1"), w("add t 1.1.1.2 timeout 0"),
 		w("add t 1.1.1.3 timeout 100"), w("add t 1.1.1.3 timeout 200 -exist"), w("list t"), w("save"),
