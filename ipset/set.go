@@ -186,6 +186,11 @@ func nlocks(bits uint8) int {
 	return 1 << (bits - regionBits)
 }
 
+// region is ahash_region: the buckets are locked and counted in
+// regions of 2^regionBits consecutive buckets (kernels before 6.13 took
+// key % nlocks, spreading a region's buckets over the table).
+func region(key uint32) int { return int(key >> regionBits) }
+
 func newHtable(bits uint8, maxelem uint32) *htable {
 	n := nlocks(bits)
 	return &htable{bits: bits, buckets: make([]*hbucket, 1<<bits),
@@ -611,7 +616,7 @@ func (s *Set) add(k elemKey, x *Elem, exist bool) error {
 func (s *Set) tryAdd(k elemKey, x *Elem, exist bool, now int64) (error, bool) {
 	t := s.t
 	key := s.hkey(k, t.bits)
-	r := int(key) % len(t.elems)
+	r := region(key)
 	elements, maxelem := t.elems[r], t.maxelem
 	forceadd := false
 	if elements >= maxelem {
@@ -738,7 +743,7 @@ retry:
 				continue
 			}
 			key := s.hkey(e.key(), b)
-			nr := int(key) % len(t.elems)
+			nr := region(key)
 			m := t.buckets[key]
 			if m == nil {
 				m = &hbucket{slot: []int32{-1, -1}}
@@ -842,7 +847,7 @@ func (s *Set) delAt(ek elemKey, now int64) error {
 	}
 	t := s.t
 	key := s.hkey(ek, t.bits)
-	r := int(key) % len(t.elems)
+	r := region(key)
 	n := t.buckets[key]
 	if n == nil {
 		return errNotExist

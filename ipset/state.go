@@ -137,7 +137,7 @@ func (s *Set) applyLayout(words []string) error {
 		for j := range n.slot {
 			n.slot[j] = -1
 		}
-		r := k % len(t.elems)
+		r := region(uint32(k))
 		if f[3] != "" {
 			for j, o := range strings.Split(f[3], ",") {
 				v, err := strconv.Atoi(o)

@@ -136,8 +136,14 @@ var diffRecipes = []recipe{
 		return append(c, w("list -t"), w("save"))
 	}()},
 	{"full_ports", [][]string{
-		// Not yet: hash:ip,port filled past maxelem by one range (10.0.0.0/16,tcp:1-100)
-		// stops at 65536 elements in the kernel, nfgo accepts 4 more.
+		// the regions maxelem is checked by are 1024 consecutive buckets
+		// (ahash_region), so how far past maxelem a set fills depends on them
+		w("create r1 hash:ip,port initval 0x1"), w("add r1 10.0.0.0/16,tcp:1-100"), w("list -t r1"),
+		w("create r4 hash:ip,port,ip counters initval 0xdeadbeef"), w("add r4 10.0.0.11/1,1002,192.168.1.2"), w("list -t r4"),
+		w("create b hash:ip,port hashsize 4096 maxelem 16 initval 0xdeadbeef"), w("add b 192.168.1.0,tcp:6"),
+		w("add b 10.0.1.2,tcp:4"), w("add b 192.168.1.11-192.168.1.12,udp:domain"), w("add b 10.0.1.11/31,udp:2-5"),
+		w("add b 10.0.0.12,udplite:86"), w("add b 10.0.0.0,ah:0"), w("add b 192.168.1.3,udp:6"),
+		w("add b 10.0.1.12-10.0.1.14,7"), w("list b"),
 		w("create r2 hash:net,port initval 0x22"), w("add r2 10.0.0.0-10.0.255.254,tcp:1-100"), w("list -t r2"),
 		w("create r3 hash:ip initval 0x33"), w("add r3 10.0.0.0/8"), w("list -t r3"),
 	}},
