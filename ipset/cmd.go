@@ -608,7 +608,7 @@ func parseIPPart(e *elemSpec, a string) error {
 // first, base 0) or IP-IP, the separators found as ipset_strchr finds
 // them (not at the start or the end of the word).
 func parseAddr(a string) (ip, to uint32, cidr uint8, hasTo, hasCidr bool, err error) {
-	ipPart := a
+	ipPart, toPart := a, ""
 	if j := sepIndex(a, '/'); j >= 0 {
 		ipPart = a[:j]
 		n, err := parseUint(a[j+1:], 32)
@@ -616,22 +616,56 @@ func parseAddr(a string) (ip, to uint32, cidr uint8, hasTo, hasCidr bool, err er
 			return 0, 0, 0, false, false, err
 		}
 		cidr, hasCidr = uint8(n), true
-	} else if j := sepIndex(a, '-'); j >= 0 {
-		// parse_ipaddr: the first address, then the second.
-		var ok bool
-		if ip, ok = parseIPv4(a[:j]); !ok {
-			return 0, 0, 0, false, false, syntaxf("cannot parse %s: resolving to IPv4 address failed", a[:j])
+	} else {
+		j, err := rangeSep(a)
+		if err != nil {
+			return 0, 0, 0, false, false, err
 		}
-		if to, ok = parseIPv4(a[j+1:]); !ok {
-			return 0, 0, 0, false, false, syntaxf("cannot parse %s: resolving to IPv4 address failed", a[j+1:])
+		if j >= 0 {
+			ipPart, toPart, hasTo = a[:j], a[j+1:], true
 		}
-		return ip, to, 0, true, false, nil
 	}
-	ip, ok := parseIPv4(ipPart)
+	// parse_ipaddr: the first address, then the second
+	if ip, err = parseIPv4Word(ipPart); err != nil || !hasTo {
+		return ip, 0, cidr, false, hasCidr, err
+	}
+	if to, err = parseIPv4Word(toPart); err != nil {
+		return 0, 0, 0, false, false, err
+	}
+	return ip, to, 0, true, false, nil
+}
+
+// rangeSep is find_range_separator: the '-' of IP-IP (-1: none); an
+// address in [ ] (a name holding '-') must be followed by it.
+func rangeSep(a string) (int, error) {
+	if !strings.HasPrefix(a, "[") {
+		return sepIndex(a, '-'), nil
+	}
+	k := strings.IndexByte(a, ']')
+	switch {
+	case k < 0:
+		return 0, syntaxf("cannot find closing escape character ']' in %s", a)
+	case k == len(a)-1:
+		return -1, nil
+	case a[k+1] != '-':
+		return 0, syntaxf("range separator expected after '%s'", a[:k+1])
+	}
+	return k + 1, nil
+}
+
+// parseIPv4Word is strip_escape and gethostbyname2 on one address.
+func parseIPv4Word(a string) (uint32, error) {
+	if strings.HasPrefix(a, "[") {
+		if !strings.HasSuffix(a[1:], "]") {
+			return 0, syntaxf("cannot find closing escape character ']' in %s", a)
+		}
+		a = a[1 : len(a)-1]
+	}
+	ip, ok := parseIPv4(a)
 	if !ok {
-		return 0, 0, 0, false, false, syntaxf("cannot parse %s: resolving to IPv4 address failed", ipPart)
+		return 0, syntaxf("cannot parse %s: resolving to IPv4 address failed", a)
 	}
-	return ip, 0, cidr, false, hasCidr, nil
+	return ip, nil
 }
 
 // parseIP2 parses the third part: hash:ip,port,ip takes a plain address

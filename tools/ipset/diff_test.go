@@ -708,6 +708,15 @@ var diffRecipes = []recipe{
 		// pending lines
 		w("create b hash:ip,port,net"), rs("del b 10.0.1.0,tcp:84,10.0.1.6\nadd b 10.0.0.11,icmpv6:ping,192.168.1.7/24\n", "restore"),
 	}},
+	{"escaped_addresses", [][]string{
+		// strip_escape and find_range_separator: an address may be given
+		// in [ ], which a range separator must then follow
+		w("create h hash:ip initval 0x1"), w("add h [10.0.0.1]"), w("add h [10.0.0.2]-[10.0.0.3]"), w("add h [10.0.0.5]/31"),
+		w("add h [10.0.0.7"), w("add h [10.0.0.7]x"), w("add h [10.0.0.7]-"), w("add h [10.0.0.8]-10.0.0.9"),
+		w("add h 10.0.0.10-[10.0.0.11]"), w("add h 10.0.0.10-[10.0.0.11"), w("add h []"), w("add h ["),
+		w("add h [10.0.0.20]-[10.0.0.21]-[10.0.0.22]"), w("list h"),
+		w("create b bitmap:ip range [10.0.0.0]-[10.0.0.15]"), w("list b"),
+	}},
 	{"timeouts", [][]string{
 		w("create t hash:ip timeout 600 counters initval 0x5"), w("add t 1.1.1.1"), w("add t 1.1.1.2 timeout 0"),
 		w("add t 1.1.1.3 timeout 100"), w("add t 1.1.1.3 timeout 200 -exist"), w("list t"), w("save"),
