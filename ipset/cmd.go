@@ -1,22 +1,25 @@
 package ipset
 
 import (
+	"encoding/binary"
+	"errors"
 	"strconv"
 	"strings"
 )
 
 // Command is one parsed ipset command line.
 type Command struct {
-	Name   string   // create, add, del, test, destroy, list, save, restore, flush, rename, swap, help, version
-	Args   []string // positional words after the command (set names, element, options)
-	Exist  bool
-	Quiet  bool
-	Output int
-	HasOut bool
-	Sorted bool
-	NameO  bool
-	Terse  bool
-	File   string
+	Name    string   // create, add, del, test, destroy, list, save, restore, flush, rename, swap, help, version
+	Args    []string // positional words after the command (set names, element, options)
+	Exist   bool
+	Quiet   bool
+	Output  int
+	HasOut  bool
+	Sorted  bool
+	Resolve bool
+	NameO   bool
+	Terse   bool
+	File    string
 }
 
 var cmdWords = map[string]string{
@@ -56,10 +59,12 @@ func ParseCommand(args []string) (*Command, error) {
 				c.Terse = true
 				continue
 			case "r", "resolve":
+				c.Resolve = true
 				continue
 			case "o", "output", "f", "file":
 				if i+1 >= len(args) {
-					return nil, perrf("Missing mandatory argument of option `%s'", o)
+					// parse_envopts names the option by its first name
+					return nil, perrf("Missing mandatory argument to option -%c", o[0])
 				}
 				i++
 				if o[0] == 'f' {
@@ -138,9 +143,9 @@ var unsupportedTypes = map[string]bool{
 // createArgs lists the create options of each type (the .args of its
 // libipset type's IPSET_CREATE command).
 var createArgs = map[string]string{
-	TypeHashIP:        " family hashsize maxelem netmask timeout counters comment forceadd skbinfo bucketsize initval ",
+	TypeHashIP:        " family hashsize maxelem netmask bitmask timeout counters comment forceadd skbinfo bucketsize initval ",
 	TypeHashNet:       " family hashsize maxelem timeout counters comment forceadd skbinfo bucketsize initval ",
-	TypeHashIPPort:    " family hashsize maxelem netmask timeout counters comment forceadd skbinfo bucketsize initval ",
+	TypeHashIPPort:    " family hashsize maxelem netmask bitmask timeout counters comment forceadd skbinfo bucketsize initval ",
 	TypeHashNetPort:   " family hashsize maxelem timeout counters comment forceadd skbinfo bucketsize initval ",
 	TypeHashIPPortIP:  " family hashsize maxelem timeout counters comment forceadd skbinfo bucketsize initval ",
 	TypeHashIPPortNet: " family hashsize maxelem timeout counters comment forceadd skbinfo bucketsize initval ",
@@ -157,21 +162,50 @@ var createArgs = map[string]string{
 var createOpt = map[string]string{
 	"range": "ip", "from": "ip", "network": "ip", "to": "ip_to", "family": "family", "hashsize": "hashsize",
 	"maxelem": "maxelem", "netmask": "netmask", "timeout": "timeout", "bucketsize": "bucketsize", "initval": "initval",
-	"size": "size",
+	"size": "size", "bitmask": "bitmask",
 }
 
 // parseNetmask is ipset_parse_netmask's string_to_cidr (1-32).
 func parseNetmask(v string, max uint64) (uint8, error) {
 	r := "1-" + strconv.FormatUint(max, 10)
-	tail := "\nSyntax error: netmask is out of the inclusive range of " + r
+	tail := "Syntax error: netmask is out of the inclusive range of " + r
 	n, err := strconv.ParseUint(v, 0, 8)
 	if err != nil || n < 1 || n > max {
+		// two reports: a restore keeps the second
 		if err != nil && !isNum(v) {
-			return 0, kerr("Syntax error: '" + v + "' is invalid as number" + tail)
+			return 0, &Error{Msg: "Syntax error: '" + v + "' is invalid as number\n" + tail, Status: 1, LineMsg: tail}
 		}
-		return 0, kerr("Syntax error: '" + v + "' is out of range " + r + tail)
+		return 0, &Error{Msg: "Syntax error: '" + v + "' is out of range " + r + "\n" + tail, Status: 1, LineMsg: tail}
 	}
 	return uint8(n), nil
+}
+
+// parseBitmask is ipset_parse_bitmask: an address of the set's family
+// (inet unless named), whose failure gets a second report.
+func parseBitmask(o *Options, v string, inet6 bool) error {
+	fail := func(err error) error {
+		tail := "Syntax error: bitmask is not valid for family = inet"
+		if inet6 {
+			tail += "6"
+		}
+		return &Error{Msg: err.Error() + "\n" + tail, Status: 1, LineMsg: tail}
+	}
+	if inet6 {
+		a, ok := parseIPv6(v)
+		if !ok {
+			return fail(syntaxf("cannot parse %s: resolving to IPv6 address failed", v))
+		}
+		o.Bitmask = a
+	} else {
+		var e elemSpec
+		if err := parseIPPart(&e, v); err != nil {
+			return fail(err)
+		}
+		o.Bitmask = [16]byte{}
+		binary.BigEndian.PutUint32(o.Bitmask[:4], e.ip)
+	}
+	o.HasBitmask = true
+	return nil
 }
 
 // netmaskMax is the netmask's upper bound: 128 in a create naming the
@@ -241,6 +275,30 @@ func parseCreate(typ string, args []string, state bool) (string, Options, error)
 	if !ok {
 		return typ, o, syntaxf("typename '%s' is unknown", typ)
 	}
+	// call_parser's first pass parses the family only, but meets the
+	// unknown arguments and the missing values first
+	famSeen := false
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if !strings.Contains(allowed, " "+a+" ") {
+			return typ, o, perrf("Unknown argument: `%s'", a)
+		}
+		if _, ok := createOpt[a]; ok {
+			if i+1 >= len(args) {
+				return typ, o, perrf("Missing mandatory argument of option `%s'", a)
+			}
+			i++
+			if a == "family" {
+				if famSeen {
+					return typ, o, syntaxf("family already specified")
+				}
+				if v := args[i]; v != "inet" && v != "ipv4" && v != "inet6" && v != "ipv6" {
+					return typ, o, syntaxf("unknown inet family %s", v)
+				}
+				famSeen = true
+			}
+		}
+	}
 	seen := map[string]bool{}
 	hasRange := false
 	var ipr ipRange
@@ -309,36 +367,52 @@ func parseCreate(typ string, args []string, state bool) (string, Options, error)
 			if err != nil {
 				return typ, o, err
 			}
+			if o.HasBitmask {
+				return typ, o, syntaxf("bitmask and netmask are mutually exclusive, provide only one")
+			}
 			n, err := parseNetmask(v, netmaskMax(args))
 			if err != nil {
 				return typ, o, err
 			}
 			o.Netmask = n
+		case "bitmask":
+			v, err := val()
+			if err != nil {
+				return typ, o, err
+			}
+			if o.Netmask != 0 {
+				return typ, o, syntaxf("bitmask and netmask are mutually exclusive, provide only one")
+			}
+			if err := parseBitmask(&o, v, netmaskMax(args) == 128); err != nil {
+				return typ, o, err
+			}
 		case "hashsize", "maxelem", "timeout", "bucketsize", "initval", "size":
 			v, err := val()
 			if err != nil {
 				return typ, o, err
 			}
-			max := uint64(0xffffffff)
+			limit := uint64(0xffffffff)
 			switch a {
 			case "timeout":
-				max = MaxTimeout
+				limit = MaxTimeout
 			case "bucketsize":
-				max = 255
+				limit = 255
 			}
-			n, err := parseUint(v, max)
+			n, err := parseUint(v, limit)
 			if err != nil {
 				return typ, o, err
 			}
 			switch a {
 			case "hashsize":
-				o.Hashsize = uint32(n)
+				// the kernel raises a hashsize given below the minimum,
+				// 0 included
+				o.Hashsize = max(uint32(n), minimalHashsize)
 			case "maxelem":
-				o.Maxelem = uint32(n)
+				o.Maxelem, o.HasMaxelem = uint32(n), true
 			case "timeout":
 				o.Timeout, o.HasTimeout = uint32(n), true
 			case "bucketsize":
-				o.BucketSize = uint8(n)
+				o.BucketSize = max(uint8(n), ahashInitSize) // 0 given is 2
 			case "initval":
 				o.InitVal, o.HasInitVal = uint32(n), true
 			case "size":
@@ -353,6 +427,9 @@ func parseCreate(typ string, args []string, state bool) (string, Options, error)
 		case "forceadd":
 			o.ForceAdd = true
 		}
+	}
+	if o.HasBitmask && o.Bitmask == ([16]byte{}) {
+		return typ, o, kerr("The value of the netmask parameter is invalid") // hash_ip_create
 	}
 	switch typ {
 	case TypeBitmapPort:
@@ -401,45 +478,36 @@ func isNum(s string) bool {
 	return err == nil
 }
 
-// parseIPv4 parses a dotted quad (inet_pton style).
+// parseIPv4 is gethostbyname2(AF_INET) on a numeric name: glibc takes a
+// name of digits and dots not ending in a dot as inet_aton does (1 to 4
+// parts, the last filling the bytes left, each part decimal or, with a
+// leading 0, octal), so 10.1 is 10.0.0.1 and 010.0.0.1 is 8.0.0.1. Host
+// names are not resolved.
 func parseIPv4(s string) (uint32, bool) {
-	var ip uint32
-	parts := 0
-	for len(s) > 0 || parts < 4 {
-		if parts == 4 {
-			return 0, false
-		}
-		j := strings.IndexByte(s, '.')
-		p := s
-		if j >= 0 {
-			p, s = s[:j], s[j+1:]
-			if parts == 3 {
-				return 0, false
-			}
-		} else {
-			s = ""
-		}
-		if len(p) == 0 || len(p) > 3 || (len(p) > 1 && p[0] == '0') {
-			return 0, false
-		}
-		v := 0
-		for _, c := range []byte(p) {
-			if c < '0' || c > '9' {
-				return 0, false
-			}
-			v = v*10 + int(c-'0')
-		}
-		if v > 255 {
-			return 0, false
-		}
-		ip = ip<<8 | uint32(v)
-		parts++
-		if j < 0 {
-			break
-		}
-	}
-	if parts != 4 {
+	if s == "" || s[len(s)-1] == '.' || strings.Trim(s, "0123456789.") != "" {
 		return 0, false
+	}
+	fs := strings.Split(s, ".")
+	if len(fs) > 4 {
+		return 0, false
+	}
+	var ip uint32
+	for i, f := range fs {
+		base := 10
+		if len(f) > 1 && f[0] == '0' {
+			base = 8
+		}
+		v, err := strconv.ParseUint(f, base, 32)
+		if err != nil || (i < len(fs)-1 && v > 0xff) {
+			return 0, false
+		}
+		if i == len(fs)-1 {
+			if bits := 8 * uint(4-i); bits < 32 && v >= 1<<bits {
+				return 0, false
+			}
+			return ip | uint32(v), true
+		}
+		ip |= uint32(v) << (24 - 8*uint(i))
 	}
 	return ip, true
 }
@@ -481,8 +549,15 @@ func (s *Set) parseHostPart(e *elemSpec, a string) error {
 	if !s.isV6() {
 		return parseIPPart(e, a)
 	}
-	if sepIndex(a, '/') >= 0 || sepIndex(a, '-') >= 0 {
+	// ipset_parse_single_ip: a prefix is allowed when it is "/128"
+	// (cidr_hostaddr), and then sent as the CIDR
+	j := sepIndex(a, '/')
+	if (j >= 0 && a[j:] != "/128") || sepIndex(a, '-') >= 0 {
 		return syntaxf("plain IP address must be supplied: %s", a)
+	}
+	if j >= 0 {
+		e.cidr, e.hasCidr = 128, true
+		a = a[:j]
 	}
 	return s.parseAddr6(e, a)
 }
@@ -533,7 +608,7 @@ func parseIPPart(e *elemSpec, a string) error {
 // first, base 0) or IP-IP, the separators found as ipset_strchr finds
 // them (not at the start or the end of the word).
 func parseAddr(a string) (ip, to uint32, cidr uint8, hasTo, hasCidr bool, err error) {
-	ipPart := a
+	ipPart, toPart := a, ""
 	if j := sepIndex(a, '/'); j >= 0 {
 		ipPart = a[:j]
 		n, err := parseUint(a[j+1:], 32)
@@ -541,29 +616,63 @@ func parseAddr(a string) (ip, to uint32, cidr uint8, hasTo, hasCidr bool, err er
 			return 0, 0, 0, false, false, err
 		}
 		cidr, hasCidr = uint8(n), true
-	} else if j := sepIndex(a, '-'); j >= 0 {
-		// parse_ipaddr: the first address, then the second.
-		var ok bool
-		if ip, ok = parseIPv4(a[:j]); !ok {
-			return 0, 0, 0, false, false, syntaxf("cannot parse %s: resolving to IPv4 address failed", a[:j])
+	} else {
+		j, err := rangeSep(a)
+		if err != nil {
+			return 0, 0, 0, false, false, err
 		}
-		if to, ok = parseIPv4(a[j+1:]); !ok {
-			return 0, 0, 0, false, false, syntaxf("cannot parse %s: resolving to IPv4 address failed", a[j+1:])
+		if j >= 0 {
+			ipPart, toPart, hasTo = a[:j], a[j+1:], true
 		}
-		return ip, to, 0, true, false, nil
 	}
-	ip, ok := parseIPv4(ipPart)
+	// parse_ipaddr: the first address, then the second
+	if ip, err = parseIPv4Word(ipPart); err != nil || !hasTo {
+		return ip, 0, cidr, false, hasCidr, err
+	}
+	if to, err = parseIPv4Word(toPart); err != nil {
+		return 0, 0, 0, false, false, err
+	}
+	return ip, to, 0, true, false, nil
+}
+
+// rangeSep is find_range_separator: the '-' of IP-IP (-1: none); an
+// address in [ ] (a name holding '-') must be followed by it.
+func rangeSep(a string) (int, error) {
+	if !strings.HasPrefix(a, "[") {
+		return sepIndex(a, '-'), nil
+	}
+	k := strings.IndexByte(a, ']')
+	switch {
+	case k < 0:
+		return 0, syntaxf("cannot find closing escape character ']' in %s", a)
+	case k == len(a)-1:
+		return -1, nil
+	case a[k+1] != '-':
+		return 0, syntaxf("range separator expected after '%s'", a[:k+1])
+	}
+	return k + 1, nil
+}
+
+// parseIPv4Word is strip_escape and gethostbyname2 on one address.
+func parseIPv4Word(a string) (uint32, error) {
+	if strings.HasPrefix(a, "[") {
+		if !strings.HasSuffix(a[1:], "]") {
+			return 0, syntaxf("cannot find closing escape character ']' in %s", a)
+		}
+		a = a[1 : len(a)-1]
+	}
+	ip, ok := parseIPv4(a)
 	if !ok {
-		return 0, 0, 0, false, false, syntaxf("cannot parse %s: resolving to IPv4 address failed", ipPart)
+		return 0, syntaxf("cannot parse %s: resolving to IPv4 address failed", a)
 	}
-	return ip, 0, cidr, false, hasCidr, nil
+	return ip, nil
 }
 
 // parseIP2 parses the third part: hash:ip,port,ip takes a plain address
 // (ipset_parse_single_ip: "/32" passes here), hash:ip,port,net an
 // address, IP/CIDR or a range.
-func (s *Set) parseIP2(e *elemSpec, a string) error {
-	if s.isV6() {
+func (s *Set) parseIP2(e *elemSpec, a string, inet bool) error {
+	if s.isV6() && !inet {
 		var x elemSpec
 		var err error
 		if s.Type == TypeHashIPPortIP {
@@ -590,10 +699,33 @@ func (s *Set) parseIP2(e *elemSpec, a string) error {
 	return nil
 }
 
-func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error) {
+func parseElem(s *Set, cmd string, args []string, state bool) (_ *elemSpec, err error) {
 	e := &elemSpec{}
 	a := args[0]
-	var err error
+	// ipset_parse_proto_port reports an ICMP protocol of the other family
+	// but returns success: the options are parsed on (their errors
+	// follow the report, a restore keeping only the last), and the
+	// command then fails for want of the data the report reset.
+	var soft string
+	defer func() {
+		if soft == "" {
+			return
+		}
+		x, _ := err.(*Error)
+		switch {
+		case x != nil && x.Status == 2:
+			// custom_error replaces the report
+		case x != nil:
+			err = &Error{Msg: soft + "\n" + x.Msg, Status: x.Status, LineMsg: x.Msg}
+		case cmd == "del" || (cmd == "test" && !s.isNet()):
+			// check_mandatory, for a command that takes no options
+			err = &Error{Msg: "There are missing mandatory flags but can't check them. It's a bug, please report the problem.",
+				Status: 1, NoLine: true}
+		default:
+			m := "Invalid " + cmd + " command: missing setname"
+			err = &Error{Msg: soft + "\n" + m, Status: 1, LineMsg: m, Sent: true}
+		}
+	}()
 	// ipset_parse_elem: split into the type's parts, then parse them in
 	// order.
 	dim := s.Dimension()
@@ -666,6 +798,11 @@ func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error)
 	case s.Type == TypeBitmapPort:
 		// ipset_parse_tcp_udp_port
 		if e.proto, e.port, e.portTo, e.hasPortTo, err = parseProtoPort(a, cmd, false); err != nil {
+			var fe *familyProtoErr
+			if errors.As(err, &fe) {
+				// (ipset itself crashes here)
+				err = kerr(fe.msg + "\nInvalid " + cmd + " command: missing setname")
+			}
 			return nil, err
 		}
 		if e.proto != 6 && e.proto != 17 {
@@ -682,7 +819,11 @@ func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error)
 			return nil, err
 		}
 		if e.proto, e.port, e.portTo, e.hasPortTo, err = parseProtoPort(part2, cmd, s.isV6()); err != nil {
-			return nil, err
+			var fe *familyProtoErr
+			if !errors.As(err, &fe) {
+				return nil, err
+			}
+			soft, err = fe.msg, nil
 		}
 		if !protoWithPorts(e.proto) {
 			e.hasPortTo = false
@@ -691,7 +832,9 @@ func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error)
 			}
 		}
 		if dim > 2 {
-			if err := s.parseIP2(e, part3); err != nil {
+			// after a soft error the report reset the data's family,
+			// which the part's parser then takes as inet
+			if err := s.parseIP2(e, part3, soft != ""); err != nil {
 				return nil, err
 			}
 		}
@@ -705,6 +848,11 @@ func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error)
 		}
 	}
 	rest := args[1:]
+	// ipset_call_parser: an option with a value given twice is refused
+	// when met the second time, before its value is parsed (the flags
+	// nomatch and wildcard may repeat; before and after, one option that
+	// the element may already name, are checked below).
+	seen := map[string]bool{}
 	for i := 0; i < len(rest); i++ {
 		o := rest[i]
 		val := func() (string, error) {
@@ -712,6 +860,10 @@ func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error)
 				return "", perrf("Missing mandatory argument of option `%s'", o)
 			}
 			i++
+			if seen[o] && o != "before" && o != "after" {
+				return "", syntaxf("%s already specified", o)
+			}
+			seen[o] = true
 			return rest[i], nil
 		}
 		switch {
@@ -763,6 +915,9 @@ func parseElem(s *Set, cmd string, args []string, state bool) (*elemSpec, error)
 			v, err := val()
 			if err != nil {
 				return nil, err
+			}
+			if strings.Contains(v, "\"") {
+				return nil, syntaxf("\" character is not permitted in comments")
 			}
 			if len(v) > maxCommentSize {
 				return nil, syntaxf("Comment is longer than the maximum allowed %d characters", maxCommentSize)
@@ -931,11 +1086,11 @@ func (s *Set) checkAllowed(cmd string, e *elemSpec) error {
 	if s.Type == TypeBitmapIPMAC && e.hasCidr {
 		return refuse("IP/CIDR range")
 	}
-	if cmd == "test" && (s.hasPort() || s.isBitmap() || s.Type == TypeHashNetIface) {
+	if cmd == "test" && (s.hasPort() || s.isBitmap() || s.Type == TypeHashNetIface || s.Type == TypeHashNet) {
 		if e.hasTo {
 			return refuse("FROM-TO IP range")
 		}
-		if e.hasCidr && s.Type != TypeHashNetPort && s.Type != TypeHashNetIface {
+		if e.hasCidr && s.Type != TypeHashNetPort && s.Type != TypeHashNetIface && s.Type != TypeHashNet {
 			return refuse("IP/CIDR range")
 		}
 		if e.hasPortTo {
@@ -994,6 +1149,9 @@ func (s *Set) adt(cmd string, e *elemSpec, exist bool) error {
 	}
 	if s.Type == TypeHashIPPortNet && e.hasCidr2 && e.cidr2 == 0 {
 		return errCidr // hash_ipportnet4_uadt checks CIDR2 before the protocol
+	}
+	if s.Type == TypeHashIPPort && s.nullMasked(e.ip) {
+		return errInval // before the protocol check
 	}
 	if s.hasPort() && e.proto == 0 {
 		return errProto
@@ -1082,37 +1240,76 @@ func (s *Set) adt(cmd string, e *elemSpec, exist bool) error {
 	nm := s.netmask()
 	if s.isV6() {
 		// inet6 elements are single addresses (the port may be a range);
-		// hash_ip6_uadt and hash_ipport6_uadt refuse ::
-		ip := s.maskIntern(e.ip, nm)
-		if ip == 0 && (s.Type == TypeHashIP || s.Type == TypeHashIPPort) {
-			return errNullElem
+		// hash_ip6_uadt and hash_ipport6_uadt refuse :: (after the netmask)
+		ip := s.hostMaskIntern(e.ip)
+		if err := s.nullElem(ip); err != nil {
+			return err
 		}
 		return ports(elemKey{ip: ip, ip2: e.ip2, cidr: 32, proto: e.proto})
 	}
-	from, to := e.ip, e.ip
+	// hash_ip4_uadt and hash_ipport4_uadt mask only the first address
+	// given (refusing 0.0.0.0 after the mask); a range then runs from it
+	// to the last address unmasked, hash:ip in steps of the netmask's
+	// hosts, hash:ip,port address by address. A reversed range starts
+	// from its (unmasked) last address.
+	from := s.hostMaskIntern(e.ip)
+	if err := s.nullElem(from); err != nil {
+		return err
+	}
+	to := from
 	if e.hasTo {
 		to = e.to
-		if to < from {
+		if from > to {
+			if to == 0 && s.Type == TypeHashIP {
+				return errNullElem
+			}
 			from, to = to, from
 		}
 	} else if e.hasCidr {
-		if e.cidr == 0 && s.hasPort() {
+		if e.cidr == 0 {
 			return errCidr
 		}
 		from &= mask(e.cidr)
 		to = from | ^mask(e.cidr)
 	}
-	from &= mask(nm)
-	to &= mask(nm)
-	step := uint32(1) << (32 - nm)
+	step := uint32(1)
+	if s.Type == TypeHashIP {
+		step <<= 32 - nm
+	}
 	for ip := from; ; ip += step {
 		if err := ports(elemKey{ip: ip, ip2: e.ip2, cidr: 32, proto: e.proto}); err != nil {
 			return err
 		}
-		if ip >= to || ip+step == 0 {
+		if ip+step > to || ip+step == 0 {
 			return nil
 		}
 	}
+}
+
+// errInval is the kernel's -EINVAL, which hash:ip,port returns for a
+// null address.
+var errInval = kerr("Kernel error received: Invalid argument")
+
+// nullMasked tells whether the address is null under the set's netmask.
+func (s *Set) nullMasked(ip uint32) bool {
+	m, ok := s.hostMaskFind(ip)
+	return ok && m == 0
+}
+
+// nullElem is the zero check of hash_ip*_uadt (Null-valued element) and
+// hash_ipport*_uadt (-EINVAL) on the masked address; hash:ip,port,ip has
+// none.
+func (s *Set) nullElem(ip uint32) error {
+	if ip != 0 {
+		return nil
+	}
+	switch s.Type {
+	case TypeHashIP:
+		return errNullElem
+	case TypeHashIPPort:
+		return errInval
+	}
+	return nil
 }
 
 // ipportnetAdt is hash_ipportnet4_uadt's add/del: one element unless a
@@ -1260,6 +1457,9 @@ func (r *Registry) parseAD(c *Command, state bool) (*Set, *elemSpec, error) {
 // runAD is the kernel part of add and del.
 func (s *Set) runAD(c *Command, e *elemSpec) error {
 	if c.Name == "add" {
+		if s.Type == TypeBitmapPort && !s.bmInRange(elemKey{port: e.port}) {
+			return errRange // bitmap_port_uadt: before the extensions
+		}
 		if err := s.checkExt(e); err != nil {
 			return err
 		}
@@ -1323,7 +1523,7 @@ func (r *Registry) exec(c *Command, out *strings.Builder, state bool) (changed b
 			var hit bool
 			now := s.now()
 			// ip_set_utest: a kernel error is "not in set".
-			kernelErr := s.hasPort() && e.proto == 0
+			kernelErr := s.hasPort() && e.proto == 0 || s.nullMasked(e.ip) && (s.Type == TypeHashIP || s.Type == TypeHashIPPort)
 			// test ... nomatch inverts the net types' answer
 			// (ip_set_enomatch): in the set when a nomatch element
 			// decides, not when a matching one does.
@@ -1361,7 +1561,7 @@ func (r *Registry) exec(c *Command, out *strings.Builder, state bool) (changed b
 				} else if e.hasCidr {
 					cidr = e.cidr
 					if cidr == 0 {
-						return false, errCidr
+						kernelErr = true // -IPSET_ERR_INVALID_CIDR
 					}
 				}
 				switch {
@@ -1385,7 +1585,7 @@ func (r *Registry) exec(c *Command, out *strings.Builder, state bool) (changed b
 				hit = (e.ip != 0 || e.port != 0) && s.lookupK(e.ip, 0, e.port, now) >= 0
 			case TypeHashIP:
 				// hash_ip4_uadt tests the address alone, any prefix ignored.
-				hit = s.lookupK(e.ip, 0, 0, now) >= 0
+				hit = !kernelErr && s.lookupK(e.ip, 0, 0, now) >= 0
 			default:
 				ip := e.ip
 				if e.hasCidr && !s.isV6() {
@@ -1412,7 +1612,11 @@ func (r *Registry) exec(c *Command, out *strings.Builder, state bool) (changed b
 		}
 		return true, s.runAD(c, e)
 	case "destroy":
-		return true, r.Destroy(arg(0))
+		err := r.Destroy(arg(0))
+		if err == errNoSet && c.Exist {
+			err = nil // ip_set_destroy: a missing set is no error with -exist
+		}
+		return true, err
 	case "flush":
 		return true, r.Flush(arg(0))
 	case "rename", "swap":
@@ -1424,7 +1628,7 @@ func (r *Registry) exec(c *Command, out *strings.Builder, state bool) (changed b
 		}
 		return true, r.Swap(arg(0), arg(1))
 	case "list", "save":
-		f := ListFlags{Sorted: c.Sorted, Name: c.NameO, Terse: c.Terse, state: state}
+		f := ListFlags{Sorted: c.Sorted, Resolve: c.Resolve, Name: c.NameO, Terse: c.Terse, state: state}
 		if c.Name == "save" {
 			f.Mode = OutSave
 		}
@@ -1703,24 +1907,32 @@ func (r *Registry) restore(text string, exist bool, out *strings.Builder, state 
 			}
 			continue
 		}
-		c, err := ParseCommand(w)
-		if err != nil {
-			return changed, err
-		}
-		if exist {
-			c.Exist = true
-		}
-		switch c.Name {
-		case "restore", "help", "version", "quit":
-			return changed, kerrf("Error in line %d: Command `%s' is invalid in restore mode.", n+1, c.Name)
-		}
 		lineErr := func(n int, err error) error {
 			// A test ends the restore with its own result.
 			e, _ := err.(*Error)
 			if e != nil && (e.Status == 2 || e.Plain || e.NoLine) {
 				return err
 			}
-			return &Error{Msg: "Error in line " + strconv.Itoa(n+1) + ": " + err.Error(), Status: 1}
+			m := err.Error()
+			if e != nil && e.LineMsg != "" {
+				m = e.LineMsg
+			}
+			return &Error{Msg: "Error in line " + strconv.Itoa(n+1) + ": " + m, Status: 1}
+		}
+		c, err := ParseCommand(w)
+		if err != nil {
+			return changed, lineErr(n, err) // (an unknown output mode is numbered)
+		}
+		if exist {
+			c.Exist = true
+		}
+		switch c.Name {
+		case "restore", "help", "version":
+			// parse_commandline's custom error: not numbered, the pending
+			// adds lost
+			return changed, perrf("Command `%s' is invalid in restore mode.", c.Name)
+		case "quit":
+			return changed, nil // ends the restore, the pending adds unsent
 		}
 		if !state {
 			// ipset restore aggregates consecutive add (or del) lines of
@@ -1730,6 +1942,11 @@ func (r *Registry) restore(text string, exist bool, out *strings.Builder, state 
 			if c.Name == "add" || c.Name == "del" {
 				s, e, err := r.parseAD(c, false)
 				if err != nil {
+					if x, _ := err.(*Error); x != nil && x.Sent {
+						if err := commit(); err != nil {
+							return true, err
+						}
+					}
 					return changed, lineErr(n, err)
 				}
 				if len(batch) > 0 && (batch[0].c.Name != c.Name || batch[0].s != s) {

@@ -1,6 +1,7 @@
 package ipset
 
 import (
+	"encoding/binary"
 	"sort"
 	"strconv"
 	"strings"
@@ -39,6 +40,9 @@ func (s *Set) Header() string {
 		b.WriteString(" netmask ")
 		b.WriteString(strconv.Itoa(int(s.netmask())))
 	}
+	if s.Type == TypeHashIP {
+		s.bitmaskHeader(&b)
+	}
 	s.extHeader(&b)
 	b.WriteString(" bucketsize ")
 	b.WriteString(strconv.Itoa(int(o.BucketSize)))
@@ -50,7 +54,31 @@ func (s *Set) Header() string {
 		b.WriteString(" netmask ")
 		b.WriteString(strconv.Itoa(int(s.netmask())))
 	}
+	if s.Type == TypeHashIPPort {
+		s.bitmaskHeader(&b)
+	}
 	return b.String()
+}
+
+// bitmaskHeader prints a bitmask unless it is all ones (the kernel
+// lists it only then).
+func (s *Set) bitmaskHeader(b *strings.Builder) {
+	o := &s.Opts
+	if !o.HasBitmask {
+		return
+	}
+	if !s.isV6() {
+		if m := binary.BigEndian.Uint32(o.Bitmask[:4]); m != 0xffffffff {
+			b.WriteString(" bitmask " + ipString(m))
+		}
+		return
+	}
+	for _, x := range o.Bitmask {
+		if x != 0xff {
+			b.WriteString(" bitmask " + string(appendIPv6(nil, o.Bitmask)))
+			return
+		}
+	}
 }
 
 func (s *Set) extHeader(b *strings.Builder) {
@@ -72,7 +100,7 @@ func (s *Set) extHeader(b *strings.Builder) {
 
 // members returns the live entries in the kernel's dump order (bucket by
 // bucket, slot by slot), or sorted.
-func (s *Set) members(sorted bool) []int32 {
+func (s *Set) members(sorted, resolve bool) []int32 {
 	if s.isBitmap() {
 		return s.bmMembers(false)
 	}
@@ -97,7 +125,11 @@ func (s *Set) members(sorted bool) []int32 {
 			s.elemText(&b, i, now, false)
 			txt[i] = b.String()
 		}
-		sort.SliceStable(out, func(a, b int) bool { return bystrcmp(txt[out[a]], txt[out[b]]) < 0 })
+		cmp := bystrcmp
+		if resolve {
+			cmp = strings.Compare // bystrcmp's IPSET_ENV_RESOLVE case
+		}
+		sort.SliceStable(out, func(a, b int) bool { return cmp(txt[out[a]], txt[out[b]]) < 0 })
 	}
 	return out
 }
@@ -373,7 +405,7 @@ func (s *Set) writeMembers(b *strings.Builder, f ListFlags, pfx string, now int6
 		}
 		return
 	}
-	for _, i := range s.members(f.Sorted) {
+	for _, i := range s.members(f.Sorted, f.Resolve) {
 		b.WriteString(pfx)
 		s.elemText(b, i, now, f.state)
 		b.WriteByte('\n')
@@ -389,11 +421,12 @@ const (
 
 // ListFlags select what "ipset list" prints.
 type ListFlags struct {
-	Mode   int
-	Sorted bool
-	Name   bool // -n
-	Terse  bool // -t
-	state  bool // internal state file: absolute expiry times
+	Mode    int
+	Sorted  bool
+	Resolve bool // -r: names are not resolved, but -s sorts by strcmp
+	Name    bool // -n
+	Terse   bool // -t
+	state   bool // internal state file: absolute expiry times
 }
 
 // WriteList appends one set's listing in the given mode; first tells

@@ -1,6 +1,7 @@
 package ipset
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -72,6 +73,59 @@ func (s *Set) maskIntern(ip uint32, c uint8) uint32 {
 		return ip & mask(c)
 	}
 	return s.a6.intern(mask6(s.a6.addrs[ip], c))
+}
+
+// hostMasked tells whether the set masks its elements' addresses (by
+// a netmask shorter than the host's or by a bitmask); hostMaskIntern and
+// hostMaskFind are maskIntern and maskFind under that mask.
+func (s *Set) hostMasked() bool { return s.Opts.HasBitmask || s.netmask() != s.hostLen() }
+
+func (s *Set) hostMaskIntern(ip uint32) uint32 {
+	switch {
+	case !s.Opts.HasBitmask:
+		return s.maskIntern(ip, s.netmask())
+	case !s.isV6():
+		return ip & binary.BigEndian.Uint32(s.Opts.Bitmask[:4])
+	}
+	return s.a6.intern(and6(s.a6.addrs[ip], s.Opts.Bitmask))
+}
+
+func (s *Set) hostMaskFind(ip uint32) (uint32, bool) {
+	switch {
+	case !s.Opts.HasBitmask:
+		return s.maskFind(ip, s.netmask())
+	case !s.isV6():
+		return ip & binary.BigEndian.Uint32(s.Opts.Bitmask[:4]), true
+	}
+	return s.a6.find(and6(s.a6.addrs[ip], s.Opts.Bitmask))
+}
+
+// hostMaskBytes is the set's mask as the kernel's h->bitmask holds it:
+// all ones to begin with, an inet mask setting the first word only (so
+// an inet and an inet6 set without masks compare the same).
+func (s *Set) hostMaskBytes() [16]byte {
+	var m [16]byte
+	for i := range m {
+		m[i] = 0xff
+	}
+	switch {
+	case s.isV6() && s.Opts.HasBitmask:
+		return s.Opts.Bitmask
+	case s.isV6():
+		return mask6(m, s.netmask())
+	case s.Opts.HasBitmask:
+		copy(m[:4], s.Opts.Bitmask[:4])
+	default:
+		binary.BigEndian.PutUint32(m[:4], mask(s.netmask()))
+	}
+	return m
+}
+
+func and6(a, m [16]byte) [16]byte {
+	for i := range a {
+		a[i] &= m[i]
+	}
+	return a
 }
 
 func (s *Set) maskFind(ip uint32, c uint8) (uint32, bool) {

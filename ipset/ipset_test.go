@@ -74,6 +74,23 @@ func TestStateRoundTrip(t *testing.T) {
 	}
 }
 
+// forceadd is not in the header the state file's create line is made of:
+// it must survive the round trip all the same.
+func TestStateForceAdd(t *testing.T) {
+	r := NewRegistry()
+	var out strings.Builder
+	if _, err := r.Restore("create a hash:ip maxelem 4 forceadd\ncreate b bitmap:ip range 10.0.0.0/30\n", false, &out); err != nil {
+		t.Fatal(err)
+	}
+	r2 := NewRegistry()
+	if err := r2.LoadState(r.WriteState()); err != nil {
+		t.Fatal(err)
+	}
+	if !r2.Get("a").Opts.ForceAdd || r2.Get("b").Opts.ForceAdd {
+		t.Fatalf("forceadd after the round trip: a %v, b %v", r2.Get("a").Opts.ForceAdd, r2.Get("b").Opts.ForceAdd)
+	}
+}
+
 func FuzzRestore(f *testing.F) {
 	f.Add("create a hash:net\nadd a 1.2.3.0/24\ndel a 1.2.3.0/24\nlist\n")
 	f.Add("create b hash:ip timeout 5 counters comment netmask 24\nadd b 1.2.3.4-1.2.3.9 comment \"x y\" packets 3\ntest b 1.2.3.4\nsave\n")

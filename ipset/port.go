@@ -120,7 +120,10 @@ func parsePort(s, proto string) (uint16, error) {
 	if !isU8(proto) {
 		m += "\nSyntax error: '" + proto + "' is invalid as number"
 	}
-	return 0, kerr(m + "\ncannot parse '" + s + "' as a " + proto + " port")
+	// The messages are warnings ipset_parse_port turns into the error
+	// (ipset_session_warning_as_error): a restore prints them without
+	// "Error in line N: ".
+	return 0, &Error{Msg: m + "\ncannot parse '" + s + "' as a " + proto + " port", Status: 1, NoLine: true}
 }
 
 // parsePortRange is ipset_parse_tcpudp_port: PORT or PORT-PORT (the
@@ -162,6 +165,12 @@ func parseICMPNames(s string, names []icmpName, what string) (uint16, error) {
 	return uint16(t)<<8 | uint16(c), nil
 }
 
+// familyProtoErr is ipset_parse_proto_port's ICMP protocol of the other
+// family: reported, but not a failure of the parse (parseElem goes on).
+type familyProtoErr struct{ msg string }
+
+func (e *familyProtoErr) Error() string { return e.msg }
+
 // parseProtoPort is ipset_parse_proto_port: [PROTO:]PORT[-PORT].
 func parseProtoPort(s, cmd string, v6 bool) (proto uint8, from, to uint16, hasTo bool, err error) {
 	j := sepIndex(s, ':')
@@ -197,13 +206,13 @@ func parseProtoPort(s, cmd string, v6 bool) (proto uint8, from, to uint16, hasTo
 		from, to, hasTo, err = parsePortRange(port, ps)
 	case 1:
 		if v6 {
-			err = kerr("Syntax error: Protocol ICMP can be used with family inet only\nInvalid " + cmd + " command: missing setname")
+			err = &familyProtoErr{"Syntax error: Protocol ICMP can be used with family inet only"}
 			return
 		}
 		from, err = parseICMP(port)
 	case 58:
 		if !v6 {
-			err = kerr("Syntax error: Protocol ICMPv6 can be used with family inet6 only\nInvalid " + cmd + " command: missing setname")
+			err = &familyProtoErr{"Syntax error: Protocol ICMPv6 can be used with family inet6 only"}
 			return
 		}
 		from, err = parseICMPv6(port)

@@ -14,6 +14,12 @@ type Error struct {
 	Status int
 	Plain  bool // printed without the "ipset v7.17: " prefix (test results)
 	NoLine bool // the tool's own check: a restore prints it without "Error in line N: "
+	// LineMsg, when set, is what a restore prints after "Error in line
+	// N: " (each numbered report replaces the ones before it).
+	LineMsg string
+	// Sent: the line failed in ipset_cmd, past the parse, which first
+	// sends the restore's pending add/del lines.
+	Sent bool
 }
 
 func (e *Error) Error() string { return e.Msg }
@@ -89,10 +95,18 @@ func (r *Registry) Unref(s *Set) {
 }
 
 func sameSet(a, b *Set) bool {
+	sameMask := true // (the other hash types' same_set have no mask, nor family, to compare)
+	switch a.Type {
+	case TypeBitmapIP:
+		sameMask = a.netmask() == b.netmask()
+	case TypeHashIP, TypeHashIPPort:
+		// mtype_same_set compares the bitmask, which a netmask also sets
+		sameMask = a.hostMaskBytes() == b.hostMaskBytes()
+	}
 	return a.Type == b.Type && a.Opts.Maxelem == b.Opts.Maxelem && a.Opts.Timeout == b.Opts.Timeout &&
-		a.Opts.HasTimeout == b.Opts.HasTimeout && a.netmask() == b.netmask() &&
+		a.Opts.HasTimeout == b.Opts.HasTimeout && sameMask &&
 		a.Opts.Counters == b.Opts.Counters && a.Opts.Comment == b.Opts.Comment &&
-		a.Opts.SkbInfo == b.Opts.SkbInfo && a.Opts.ForceAdd == b.Opts.ForceAdd &&
+		a.Opts.SkbInfo == b.Opts.SkbInfo && // not forceadd: a flag, not an extension
 		a.Opts.PortFrom == b.Opts.PortFrom && a.Opts.PortTo == b.Opts.PortTo &&
 		a.Opts.IPFrom == b.Opts.IPFrom && a.Opts.IPTo == b.Opts.IPTo && a.Opts.Size == b.Opts.Size
 }
@@ -151,7 +165,7 @@ func (r *Registry) Create(name, typ string, o Options, exist bool) (*Set, error)
 	if o.Hashsize == 0 {
 		o.Hashsize = defaultHashsize
 	}
-	if o.Maxelem == 0 && !o.hasMaxelem() {
+	if o.Maxelem == 0 && !o.HasMaxelem {
 		o.Maxelem = defaultMaxelem
 	}
 	if o.BucketSize == 0 {
@@ -199,8 +213,6 @@ func (r *Registry) Create(name, typ string, o Options, exist bool) (*Set, error)
 	r.sets = append(r.sets, s)
 	return s, nil
 }
-
-func (o Options) hasMaxelem() bool { return false }
 
 // Destroy removes a set, or all sets when name is "".
 func (r *Registry) Destroy(name string) error {

@@ -73,6 +73,12 @@ type Options struct {
 	Family     string // "inet"
 	Hashsize   uint32
 	Maxelem    uint32
+	HasMaxelem bool // given: 0 is a set that takes no element
+	// Bitmask (hash:ip, hash:ip,port; exclusive with Netmask) masks
+	// the addresses as a netmask does, bit by bit: an inet mask in the
+	// first 4 bytes.
+	Bitmask    [16]byte
+	HasBitmask bool
 	Netmask    uint8  // hash:ip, hash:ip,port, bitmap:ip; 0 = 32
 	PortFrom   uint16 // bitmap:port range
 	PortTo     uint16
@@ -179,6 +185,11 @@ func nlocks(bits uint8) int {
 	}
 	return 1 << (bits - regionBits)
 }
+
+// region is ahash_region: the buckets are locked and counted in
+// regions of 2^regionBits consecutive buckets (kernels before 6.13 took
+// key % nlocks, spreading a region's buckets over the table).
+func region(key uint32) int { return int(key >> regionBits) }
 
 func newHtable(bits uint8, maxelem uint32) *htable {
 	n := nlocks(bits)
@@ -605,7 +616,7 @@ func (s *Set) add(k elemKey, x *Elem, exist bool) error {
 func (s *Set) tryAdd(k elemKey, x *Elem, exist bool, now int64) (error, bool) {
 	t := s.t
 	key := s.hkey(k, t.bits)
-	r := int(key) % len(t.elems)
+	r := region(key)
 	elements, maxelem := t.elems[r], t.maxelem
 	forceadd := false
 	if elements >= maxelem {
@@ -732,7 +743,7 @@ retry:
 				continue
 			}
 			key := s.hkey(e.key(), b)
-			nr := int(key) % len(t.elems)
+			nr := region(key)
 			m := t.buckets[key]
 			if m == nil {
 				m = &hbucket{slot: []int32{-1, -1}}
@@ -836,7 +847,7 @@ func (s *Set) delAt(ek elemKey, now int64) error {
 	}
 	t := s.t
 	key := s.hkey(ek, t.bits)
-	r := int(key) % len(t.elems)
+	r := region(key)
 	n := t.buckets[key]
 	if n == nil {
 		return errNotExist
@@ -954,9 +965,9 @@ func (s *Set) lookupE(k elemKey, now int64) int32 {
 // the search.
 func (s *Set) lookupNM(k elemKey, now int64) (int32, bool) {
 	if !s.isNet() {
-		if nm := s.netmask(); nm != s.hostLen() {
+		if s.hostMasked() {
 			var ok bool
-			if k.ip, ok = s.maskFind(k.ip, nm); !ok {
+			if k.ip, ok = s.hostMaskFind(k.ip); !ok {
 				return -1, false
 			}
 		}
@@ -975,9 +986,10 @@ func (s *Set) lookupNM(k elemKey, now int64) (int32, bool) {
 		}
 		return -1, false
 	}
-	if s.Type == TypeHashNet && !s.Opts.HasTimeout {
-		// hash:net without timeouts: the index decides alone (it holds
-		// the nomatch flag), so the loop below without its per-type tests.
+	if s.Type == TypeHashNet && !s.Opts.HasTimeout && !s.isV6() {
+		// inet hash:net without timeouts: the index decides alone (it
+		// holds the nomatch flag), so the loop below without its
+		// per-type tests (an inet6 address is an id, masked by maskFind).
 		for _, c := range s.nets {
 			if i, nomatch, ok := s.idx32[c].find(k.ip & mask(c)); ok {
 				if nomatch {

@@ -35,7 +35,11 @@ func (s *Set) stateOrder() []int32 {
 // created set takes) are kept as "nfgo-hole" lines.
 
 func (s *Set) writeState(b *strings.Builder) {
-	b.WriteString("create " + stateWord(s.Name) + " " + s.Type + " " + s.Header() + "\n")
+	b.WriteString("create " + stateWord(s.Name) + " " + s.Type + " " + s.Header())
+	if s.Opts.ForceAdd {
+		b.WriteString(" forceadd") // not in the kernel's header, kept here
+	}
+	b.WriteByte('\n')
 	if s.isList() {
 		s.listState(b)
 		return
@@ -133,7 +137,7 @@ func (s *Set) applyLayout(words []string) error {
 		for j := range n.slot {
 			n.slot[j] = -1
 		}
-		r := k % len(t.elems)
+		r := region(uint32(k))
 		if f[3] != "" {
 			for j, o := range strings.Split(f[3], ",") {
 				v, err := strconv.Atoi(o)
