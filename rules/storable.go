@@ -56,11 +56,16 @@ func listForm(family xt.Family, table string, r *Rule) string {
 
 // CheckStorableName refuses a chain rename the text store cannot keep:
 // iptables 1.8.9 checks new names with -N but not with -E, and the kernel
-// takes an empty name or one with blanks, but iptables-save then prints a
-// chain line that iptables-restore refuses (checked in a namespace).
+// takes an empty name, one with blanks or one of 29 to 31 characters
+// (its label holds 32 bytes), but iptables-save then prints a chain line
+// that iptables-restore refuses (checked in a namespace).
 func CheckStorableName(p *Parsed) error {
-	if p.Command&CmdRenameChain == 0 || (p.NewName != "" && !strings.ContainsAny(p.NewName, " \t\n\v\f\r")) {
+	if p.Command&CmdRenameChain == 0 || (p.NewName != "" && len(p.NewName) <= maxChainName && !strings.ContainsAny(p.NewName, " \t\n\v\f\r")) {
 		return nil
 	}
 	return xt.OtherErrorf("nfgo: a chain named `%s' cannot be kept in the rule store: iptables-save would print a line that iptables-restore refuses", p.NewName)
 }
+
+// maxChainName is the longest chain name iptables-restore takes
+// (XT_EXTENSION_MAXNAMELEN less the NUL).
+const maxChainName = 28
