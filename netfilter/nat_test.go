@@ -223,7 +223,8 @@ func fixSums(b []byte) {
 // host running every NAT target (DNAT, SNAT, MASQUERADE, REDIRECT,
 // NETMAP) never panics, and what leaves keeps valid IP header checksums.
 // Each input is a list of packets, each a byte for the interface and
-// two for the length, then the packet. TCPMSS rewrites SYNs on the way.
+// two for the length, then the packet. TCPMSS rewrites SYNs on the way;
+// TTL, ECN and CHECKSUM rewrite headers too, quota and ecn match.
 func FuzzNAT(f *testing.F) {
 	syn := ctTCP(ctClient, ctHost, 40000, 2222, packet.TCPSyn, 1000, 0)
 	synAck := ctTCP(ctServer, ctHostServerSide, 22, 40000, packet.TCPSyn|packet.TCPAck, 5000, 1001)
@@ -299,6 +300,10 @@ COMMIT
 -A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu
 -A OUTPUT -p tcp -m tcp --tcp-flags SYN SYN -j TCPMSS --set-mss 1000
 -A POSTROUTING -p tcp -m tcp --syn -j TCPMSS --set-mss 600
+-A PREROUTING -p udp -j TTL --ttl-dec 1
+-A PREROUTING -p tcp -j ECN --ecn-tcp-remove --ecn-ip-ect 1
+-A FORWARD -m quota --quota 5000 -m ecn --ecn-ip-ect 1 -j MARK --set-xmark 0x1/0xffffffff
+-A POSTROUTING -p udp -j CHECKSUM --checksum-fill
 COMMIT
 `
 
