@@ -248,6 +248,20 @@ func TestKernelNAT(t *testing.T) {
 
 // kernelNAT runs one NAT scenario; prepare (if set) runs on the topology
 // first.
+// afterTraffic makes sc run cmd on the router once its traffic is over,
+// its output going to *out (the kernel's listing to compare with nfgo's).
+func afterTraffic(sc *Scenario, out *string, cmd ...string) {
+	traffic := sc.Traffic
+	sc.Traffic = func(t *testing.T, tp *Topo) {
+		traffic(t, tp)
+		var e string
+		var code int
+		if *out, e, code = tp.R.Run(cmd...); code != 0 {
+			t.Fatalf("%s: %s", strings.Join(cmd, " "), e)
+		}
+	}
+}
+
 func kernelNAT(t *testing.T, sc0 *Scenario, prepare func(t *testing.T, tp *Topo)) (kernel, nfgo Outcome) {
 	tp := NewTopo(t)
 	for _, x := range []struct{ ns, dev string }{{tp.C.Name, "c0"}, {tp.R.Name, "r0"}, {tp.R.Name, "r1"}, {tp.S.Name, "s0"}} {
@@ -260,15 +274,7 @@ func kernelNAT(t *testing.T, sc0 *Scenario, prepare func(t *testing.T, tp *Topo)
 	}
 	sc := *sc0
 	var kList string
-	traffic := sc.Traffic
-	sc.Traffic = func(t *testing.T, tp *Topo) {
-		traffic(t, tp)
-		var e string
-		var code int
-		if kList, e, code = tp.R.Run("conntrack", "-L"); code != 0 {
-			t.Fatalf("conntrack -L: %s", e)
-		}
-	}
+	afterTraffic(&sc, &kList, "conntrack", "-L")
 	k, frames := RunKernel(t, tp, &sc)
 	n := RunNfgo(t, tp, &sc, frames)
 	same := Compare(t, sc.Name, k, n)

@@ -93,15 +93,7 @@ func setMembers(s string) []string {
 func compareWithSets(t *testing.T, tp *Topo, sc Scenario, minLog int, what string) {
 	t.Helper()
 	var kList string
-	traffic := sc.Traffic
-	sc.Traffic = func(t *testing.T, tp *Topo) {
-		traffic(t, tp)
-		var e string
-		var code int
-		if kList, e, code = tp.R.Run("ipset", "list", "-s"); code != 0 {
-			t.Fatalf("ipset list: %s", e)
-		}
-	}
+	afterTraffic(&sc, &kList, "ipset", "list", "-s")
 	k, frames := RunKernel(t, tp, &sc)
 	n := RunNfgo(t, tp, &sc, frames)
 	same := Compare(t, sc.Name, k, n)
