@@ -61,6 +61,29 @@ func descending(names ...string) func(string) bool {
 	}
 }
 
+// secondOver matches "--NAME A:B" with A in range (and not 0) and B
+// beyond max: 1.8.13's range parser names A as the lower bound in its
+// message, 1.8.9's names 0.
+func secondOver(name string, max uint64) func(string) bool {
+	return func(text string) bool {
+		for _, m := range optArg.FindAllStringSubmatch(text, -1) {
+			if m[1] != name {
+				continue
+			}
+			a, b, ok := strings.Cut(m[2], ":")
+			if !ok || a == "" || b == "" {
+				continue
+			}
+			x, err1 := strconv.ParseUint(a, 0, 64)
+			y, err2 := strconv.ParseUint(b, 0, 64)
+			if err1 == nil && x > 0 && x <= max && (err2 != nil || y > max) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
 var knownDiffs = []knownDiff{
 	{
 		Name:   "iface-inverted-plus",
@@ -107,6 +130,11 @@ var knownDiffs = []knownDiff{
 		Name:   "mint-descending-range",
 		Fn:     descending("length"),
 		Reason: `1.8.13's range parser refuses "--length 4:3"; 1.8.9 accepts and saves it (xt/length.go ParseMintRange)`,
+	},
+	{
+		Name:   "mint-range-lower-bound",
+		Fn:     secondOver("length", 0xFFFF),
+		Reason: `for "--length 65535:131077" 1.8.13's range parser says "out of range (65535-65535)", 1.8.9's "(0-65535)" (xt/length.go ParseMintRange)`,
 	},
 	{
 		Name:   "tcpmss-reversed-range",
