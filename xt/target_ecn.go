@@ -106,37 +106,33 @@ func (t *ECNTarget) remove() bool {
 	return t.Operation == ECNSetECE|ECNSetCWR && t.ECE == 0 && t.CWR == 0
 }
 
-func (t *ECNTarget) Save(b *strings.Builder, c *Ctx) {
+// ECN's words in iptables-save and in -L: the removal, then ECE, CWR and
+// the codepoint, as ECN_save and ECN_print write them.
+var (
+	ecnSaveWords  = [4]string{" --ecn-tcp-remove", " --ecn-tcp-ece %d", " --ecn-tcp-cwr %d", " --ecn-ip-ect %d"}
+	ecnPrintWords = [4]string{" TCP remove", " ECE=%d", " CWR=%d", " ECT codepoint=%d"}
+)
+
+func (t *ECNTarget) write(b *strings.Builder, words *[4]string) {
 	if t.remove() {
-		b.WriteString(" --ecn-tcp-remove")
+		b.WriteString(words[0])
 		return
 	}
-	if t.Operation&ECNSetECE != 0 {
-		fmt.Fprintf(b, " --ecn-tcp-ece %d", t.ECE)
-	}
-	if t.Operation&ECNSetCWR != 0 {
-		fmt.Fprintf(b, " --ecn-tcp-cwr %d", t.CWR)
-	}
-	if t.Operation&ECNSetIP != 0 {
-		fmt.Fprintf(b, " --ecn-ip-ect %d", t.IPECT)
+	for i, x := range []struct {
+		bit uint8
+		v   uint8
+	}{{ECNSetECE, t.ECE}, {ECNSetCWR, t.CWR}, {ECNSetIP, t.IPECT}} {
+		if t.Operation&x.bit != 0 {
+			fmt.Fprintf(b, words[i+1], x.v)
+		}
 	}
 }
 
+func (t *ECNTarget) Save(b *strings.Builder, c *Ctx) { t.write(b, &ecnSaveWords) }
+
 func (t *ECNTarget) Print(b *strings.Builder, c *Ctx, numeric bool) {
 	b.WriteString(" ECN")
-	if t.remove() {
-		b.WriteString(" TCP remove")
-		return
-	}
-	if t.Operation&ECNSetECE != 0 {
-		fmt.Fprintf(b, " ECE=%d", t.ECE)
-	}
-	if t.Operation&ECNSetCWR != 0 {
-		fmt.Fprintf(b, " CWR=%d", t.CWR)
-	}
-	if t.Operation&ECNSetIP != 0 {
-		fmt.Fprintf(b, " ECT codepoint=%d", t.IPECT)
-	}
+	t.write(b, &ecnPrintWords)
 }
 
 // Target is ecn_tg: the IP codepoint (header checksum updated), then, on
