@@ -47,8 +47,14 @@ func (m *ECN) Parse(c *Ctx, o *Option, arg string, invert bool) error {
 	if err != nil {
 		return err
 	}
-	bit := uint8(map[uint]uint8{ecnOptCWR: ECNMatchCWR, ecnOptECE: ECNMatchECE, ecnOptECT: ECNMatchIP}[e.ID])
-	if e.ID == ecnOptECT {
+	var bit uint8
+	switch e.ID {
+	case ecnOptCWR:
+		bit = ECNMatchCWR
+	case ecnOptECE:
+		bit = ECNMatchECE
+	case ecnOptECT:
+		bit = ECNMatchIP
 		v, err := ParseUintOpt("ecn", e.Name, arg, 0, 3)
 		if err != nil {
 			return err
@@ -71,9 +77,10 @@ func (m *ECN) Final(c *Ctx) error {
 	return nil
 }
 
-// Check is ecn_mt_check4: the TCP flags only on a rule for TCP.
+// Check is ecn_mt_check4 (and ecn_mt_check6, the same test): the TCP
+// flags only on a rule for TCP.
 func (m *ECN) Check(c *Ctx) error {
-	if m.Operation&(ECNMatchECE|ECNMatchCWR) != 0 && c.Family != FamilyIPv6 && (c.Proto != 6 || c.ProtoInv) {
+	if m.Operation&(ECNMatchECE|ECNMatchCWR) != 0 && (c.Proto != 6 || c.ProtoInv) {
 		return EINVAL("xt_ecn: cannot match TCP bits for non-tcp packets")
 	}
 	return nil

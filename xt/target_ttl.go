@@ -17,9 +17,9 @@ var ttlTgX6 = X6Table{Ext: "TTL", Entries: []X6Entry{
 }}
 
 const (
-	ttlTgOptSet = 0
-	ttlTgOptInc = 1
-	ttlTgOptDec = 2
+	ttlTgOptSet = TTLSet
+	ttlTgOptInc = TTLInc
+	ttlTgOptDec = TTLDec
 )
 
 var ttlTarget = Def{
@@ -59,7 +59,7 @@ func (t *TTLTarget) Parse(c *Ctx, o *Option, arg string, invert bool) error {
 		return err
 	}
 	t.TTL = uint8(v)
-	t.Mode = map[uint]uint8{ttlTgOptSet: TTLSet, ttlTgOptInc: TTLInc, ttlTgOptDec: TTLDec}[e.ID]
+	t.Mode = uint8(e.ID) // the option ids are the IPT_TTL_* modes
 	t.xflags |= 1 << e.ID
 	return nil
 }

@@ -55,8 +55,8 @@ Commands:
   iptables          add, delete, list rules (iptables 1.8.9 syntax)
   iptables-save     print the ruleset in iptables-save format
   iptables-restore  load a ruleset in iptables-save format
-  ipset             create and change IP sets (ipset 7.17 syntax; hash:ip, hash:net,
-                    hash:ip,port, hash:net,port, bitmap:ip, bitmap:port)
+  ipset             create and change IP sets (ipset 7.17 syntax: the hash,
+                    bitmap and list:set types, inet and inet6)
   trace             a packet's path through every table, chain and rule
   conntrack         list, get, delete, flush connection tracking entries (conntrack-tools 1.4.7 syntax)
   replay            a capture through a host's ruleset: verdicts, LOG and
